@@ -1,0 +1,42 @@
+// Registers the build side (Nix client, layer grouping, image builder) and, when this
+// process runs workers, the worker loop. Used by the embedded HTTP host and by the
+// standalone worker host alike.
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Nixery.Builder.Images;
+using Nixery.Builder.Layers;
+using Nixery.Builder.Nix;
+using Nixery.Builder.Worker;
+using Nixery.Core.Options;
+
+namespace Nixery.Builder;
+
+public static class BuilderServiceCollectionExtensions
+{
+    public static IServiceCollection AddBuilder(this IServiceCollection services, RegistryOptions options)
+    {
+        services.AddSingleton(new NixOptions { NixExpressionsPath = options.NixExpressionsPath, Timeout = options.NixTimeout });
+        services.AddSingleton<INixClient, NixClient>();
+        services.AddSingleton<ILayerGrouper, NixeryLayerGrouper>();
+        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, LoadPopularity(options.PopularityUrl)));
+        services.AddSingleton<ImageBuilder>();
+        services.AddSingleton(new WorkerOptions(options.Workers));
+        if (options.Workers > 0)
+        {
+            services.AddHostedService<BuildWorker>();
+        }
+
+        return services;
+    }
+
+    private static Popularity LoadPopularity(string? url)
+    {
+        if (url is null)
+        {
+            return Popularity.Empty;
+        }
+
+        var path = url.StartsWith("file://", StringComparison.Ordinal) ? new Uri(url).LocalPath : url;
+        return Popularity.Parse(File.ReadAllText(path));
+    }
+}

@@ -1,0 +1,121 @@
+// Builds one image from a BuildJob: the worker's whole job, in the order that keeps
+// readers safe (ARCHITECTURE.md, "The path of one pull"):
+//
+//   1. Nix resolves and realises the packages and reports the runtime graph.
+//   2. The store paths are grouped into at most budget − 1 layers (one is the symlink layer).
+//   3. Each layer not in the layer cache is packed straight into staging/, moved to
+//      blobs/ under its digest, and only then recorded in layers/ — so a cache entry
+//      always names a blob that exists.
+//   4. The symlink layer, the config and the manifest follow, as blobs.
+//   5. The image index entry is written last; then the status says done.
+//
+// A failure before step 5 leaves only content-addressed blobs that nothing names yet.
+using Microsoft.Extensions.Logging;
+using Nixery.Builder.Layers;
+using Nixery.Builder.Nix;
+using Nixery.Builder.Packing;
+using Nixery.Core.Manifests;
+using Nixery.Core.Names;
+using Nixery.Core.Queue;
+using Nixery.Core.Storage;
+
+namespace Nixery.Builder.Images;
+
+public sealed record ImageBuilderOptions(int LayerBudget, Popularity Popularity);
+
+/// <summary>How a build ended, for the status record.</summary>
+public abstract record BuildOutcome;
+
+public sealed record ImageBuilt(ImageRecord Image) : BuildOutcome;
+
+public sealed record ImageFailed(string Reason, IReadOnlyList<string>? Missing, IReadOnlyList<string>? LogTail) : BuildOutcome;
+
+public sealed class ImageBuilder(
+    RegistryStore store,
+    INixClient nix,
+    ILayerGrouper grouper,
+    ImageBuilderOptions options,
+    ILogger<ImageBuilder> logger)
+{
+    public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
+    {
+        var image = job.Image;
+        var packageSet = PackageSetInfo.Load(job.Source.Location);
+        if (image.Arch.NixSystem != packageSet.System)
+        {
+            return new ImageFailed(
+                $"package set '{packageSet.Name}' builds {packageSet.System} only; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built here", null, null);
+        }
+
+        logger.LogInformation("preparing image {Image} {JobId} with {Packages}", image.Name, job.JobId, string.Join(' ', image.Packages));
+        PrepareResult prepared;
+        try
+        {
+            prepared = await nix.PrepareAsync(new PrepareRequest(image.Packages, image.Arch.NixSystem, job.Source.Location), ct);
+        }
+        catch (NixException e)
+        {
+            return new ImageFailed(e.Message, null, e.LogTail);
+        }
+
+        if (prepared is PackagesNotFound notFound)
+        {
+            return new ImageFailed($"packages not found: {string.Join(", ", notFound.Missing)}", notFound.Missing, null);
+        }
+
+        var ready = (Prepared)prepared;
+        var groups = grouper.Group(ready.Graph, ready.TopLevel, options.Popularity, options.LayerBudget - 1);
+        logger.LogInformation("grouped {Paths} store paths of {Image} into {Layers} layers with {Grouper}", ready.Graph.Paths.Count, image.Name, groups.Count, grouper.Name);
+
+        // Most popular first; the key breaks ties so the order never depends on the grouper's.
+        var ordered = groups.OrderByDescending(g => g.MergeRating).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        var layers = new List<BuiltLayer>(ordered.Count + 1);
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            var group = ordered[i];
+            layers.Add(await LayerAsync(group.Key, s => LayerPacker.PackStorePathsAsync(group.Contents, s, ct), image.Name, i + 1, ordered.Count + 1, ct));
+        }
+
+        var symlinkKey = RegistryStore.HashKey("symlink-layer\n" + string.Join('\n', ready.LinkRoots));
+        layers.Add(await LayerAsync(symlinkKey, s => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, ct), image.Name, ordered.Count + 1, ordered.Count + 1, ct));
+
+        var hasShell = ready.TopLevel.Any(p => StoreNames.PackageName(p).StartsWith("bash", StringComparison.Ordinal));
+        var config = ImageConfigWriter.Config(image.Arch, layers, hasShell);
+        var configDigest = await store.PutBlobAsync(config, MediaTypes.DockerConfig, ct);
+        var manifest = ImageConfigWriter.Manifest(configDigest, config.Length, layers);
+        var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
+
+        var record = new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifest.Length, image.Packages);
+        await store.PutImageAsync(job.ImageKey, record, ct);
+        logger.LogInformation("built image {Image} {JobId} as {Digest} with {Layers} layers", image.Name, job.JobId, record.Digest, layers.Count);
+        return new ImageBuilt(record);
+    }
+
+    private async Task<BuiltLayer> LayerAsync(string key, Func<Stream, Task<PackedLayer>> pack, string image, int index, int count, CancellationToken ct)
+    {
+        if (await store.GetLayerAsync(key, ct) is { } cached
+            && Digest.TryParse(cached.Digest, out var digest)
+            && Digest.TryParse(cached.DiffId, out var diffId)
+            && await store.StatBlobAsync(digest.Value, ct) is not null)
+        {
+            logger.LogInformation("reused layer {Layer} {Index}/{Count} of {Image} as {Digest}", key, index, count, image, cached.Digest);
+            return new BuiltLayer(digest.Value, diffId.Value, cached.Size);
+        }
+
+        var packed = await store.PutStreamedBlobAsync(pack, p => p.Digest, MediaTypes.DockerLayerGzip, ct);
+        await store.PutLayerAsync(key, new LayerRecord(packed.Digest.ToString(), packed.DiffId.ToString(), packed.Size), ct);
+        logger.LogInformation("packed layer {Layer} {Index}/{Count} of {Image} as {Digest} ({Size} bytes)", key, index, count, image, packed.Digest, packed.Size);
+        return new BuiltLayer(packed.Digest, packed.DiffId, packed.Size);
+    }
+}
+
+/// <summary>Store path names: /nix/store/&lt;hash&gt;-&lt;name&gt; → &lt;name&gt;.</summary>
+public static class StoreNames
+{
+    public static string PackageName(string storePath)
+    {
+        var file = storePath[(storePath.LastIndexOf('/') + 1)..];
+        var dash = file.IndexOf('-');
+        return dash < 0 ? file : file[(dash + 1)..];
+    }
+}

@@ -1,0 +1,40 @@
+// The image's config and manifest documents. Both are hashed, so they hold nothing that
+// varies between machines or runs: no creation time, no host names, fixed property order.
+// Layers are listed most popular first (the base of the stack changes least, so clients
+// and the Docker daemon reuse more; Nixery does the same, see moby#38446), with the
+// symlink layer last because it is the one that differs between images.
+using System.Text.Json;
+using Nixery.Core.Manifests;
+using Nixery.Core.Names;
+
+namespace Nixery.Builder.Images;
+
+public sealed record BuiltLayer(Digest Digest, Digest DiffId, long Size);
+
+public static class ImageConfigWriter
+{
+    /// <summary>Where the package sets put the CA bundle (nixpkgs' cacert and Debian's ca-certificates agree).</summary>
+    public const string CertificateBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+    public static readonly IReadOnlyList<string> Path = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+
+    public static byte[] Config(Architecture arch, IReadOnlyList<BuiltLayer> layers, bool hasShell)
+    {
+        var config = new ImageConfig(
+            arch.ImageArch,
+            "linux",
+            new ContainerConfig([.. Path, $"SSL_CERT_FILE={CertificateBundle}", $"NIX_SSL_CERT_FILE={CertificateBundle}"], hasShell ? ["bash"] : null),
+            new RootFs("layers", [.. layers.Select(l => l.DiffId.ToString())]));
+        return JsonSerializer.SerializeToUtf8Bytes(config, CoreJson.Default.ImageConfig);
+    }
+
+    public static byte[] Manifest(Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers)
+    {
+        var manifest = new ImageManifest(
+            2,
+            MediaTypes.DockerManifest,
+            new Descriptor(MediaTypes.DockerConfig, configSize, configDigest.ToString()),
+            [.. layers.Select(l => new Descriptor(MediaTypes.DockerLayerGzip, l.Size, l.Digest.ToString()))]);
+        return JsonSerializer.SerializeToUtf8Bytes(manifest, CoreJson.Default.ImageManifest);
+    }
+}

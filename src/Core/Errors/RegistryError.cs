@@ -1,0 +1,50 @@
+// Every error this registry can answer with, registered once with its HTTP status, in the
+// manner of distribution's errcode.Register. The body is always the spec's
+// {"errors":[{"code","message","detail"}]}; clients show "message" to users, and they never
+// show a 5xx body, so anything a user must read is a 4xx here.
+// https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes
+using System.Text.Json.Serialization;
+
+namespace Nixery.Core.Errors;
+
+public sealed record ErrorCode(string Code, int Status, string Description)
+{
+    public static readonly ErrorCode BlobUnknown = new("BLOB_UNKNOWN", 404, "blob unknown to registry");
+    public static readonly ErrorCode DigestInvalid = new("DIGEST_INVALID", 400, "provided digest did not match uploaded content");
+    public static readonly ErrorCode ManifestUnknown = new("MANIFEST_UNKNOWN", 404, "manifest unknown");
+    public static readonly ErrorCode NameInvalid = new("NAME_INVALID", 400, "invalid repository name");
+    public static readonly ErrorCode TagInvalid = new("TAG_INVALID", 400, "manifest tag did not match URI");
+    public static readonly ErrorCode Unsupported = new("UNSUPPORTED", 405, "the operation is unsupported");
+    public static readonly ErrorCode TooManyRequests = new("TOOMANYREQUESTS", 429, "too many requests");
+    public static readonly ErrorCode RangeInvalid = new("RANGE_INVALID", 416, "invalid content range");
+    public static readonly ErrorCode Unavailable = new("UNAVAILABLE", 503, "service unavailable");
+
+    /// <summary>Not a spec code: a path under /v2/ that is no registry endpoint.</summary>
+    public static readonly ErrorCode NotFound = new("NOT_FOUND", 404, "no such endpoint");
+
+    public static IReadOnlyList<ErrorCode> All { get; } =
+        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable, NotFound];
+}
+
+public sealed record ErrorEntry(
+    [property: JsonPropertyName("code")] string Code,
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("detail"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, IReadOnlyList<string>>? Detail = null);
+
+public sealed record ErrorBody([property: JsonPropertyName("errors")] IReadOnlyList<ErrorEntry> Errors);
+
+/// <summary>A registry error on its way to the client: thrown or returned by handlers and
+/// written by one writer (Functions/Registry/ErrorWriter).</summary>
+public sealed class RegistryException(
+    ErrorCode code,
+    string message,
+    IReadOnlyDictionary<string, string>? headers = null,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? detail = null)
+    : Exception(message)
+{
+    public ErrorCode Code { get; } = code;
+
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Detail { get; } = detail;
+
+    public IReadOnlyDictionary<string, string> Headers { get; } = headers ?? new Dictionary<string, string>();
+}

@@ -1,0 +1,20 @@
+// Source-generated JSON for every document Core reads or writes (STYLE.md §9). Compact
+// output: the bytes of a manifest or config are hashed, so no whitespace and a fixed order.
+using System.Text.Json.Serialization;
+using Nixery.Core.Errors;
+using Nixery.Core.Names;
+using Nixery.Core.Queue;
+using Nixery.Core.Storage;
+
+namespace Nixery.Core.Manifests;
+
+[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ImageManifest))]
+[JsonSerializable(typeof(ImageConfig))]
+[JsonSerializable(typeof(ImageRecord))]
+[JsonSerializable(typeof(LayerRecord))]
+[JsonSerializable(typeof(BuildStatus))]
+[JsonSerializable(typeof(BuildJob))]
+[JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(ImageRequest))]
+public sealed partial class CoreJson : JsonSerializerContext;

@@ -1,0 +1,132 @@
+// Every setting of the registry, bound from ASP.NET Core configuration (environment
+// variables, appsettings.json, command line) under the names Nixery uses where Nixery has
+// one, so its users can move over. Validated once at start-up: a wrong or missing setting
+// stops the process with a sentence that names the setting and what it should be, as
+// Nixery's getConfig does. The README's configuration table lists the same names.
+using Microsoft.Extensions.Configuration;
+
+namespace Nixery.Core.Options;
+
+public sealed record RegistryOptions
+{
+    public const string DefaultStoragePath = ".state/storage";
+
+    /// <summary>PORT: the HTTP port (Nixery's name).</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>NIXERY_STORAGE_BACKEND: "filesystem" (the embedded default).</summary>
+    public string StorageBackend { get; init; } = "filesystem";
+
+    /// <summary>STORAGE_PATH: the folder of the filesystem backend (Nixery's name).</summary>
+    public string StoragePath { get; init; } = DefaultStoragePath;
+
+    /// <summary>NIXERY_PKGS_PATH: a local package set to build from (Nixery's name).</summary>
+    public string? PackageSetPath { get; init; }
+
+    /// <summary>NIX_TIMEOUT: seconds one Nix step may take (Nixery's name).</summary>
+    public TimeSpan NixTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>NIX_POPULARITY_URL: popularity data, file path or file:// URL (Nixery's name).</summary>
+    public string? PopularityUrl { get; init; }
+
+    /// <summary>NIXERY_BUILD_WAIT: seconds a manifest request waits for a build before 429.</summary>
+    public TimeSpan BuildWait { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>NIXERY_RETRY_AFTER: seconds a client is told to wait in Retry-After.</summary>
+    public int RetryAfterSeconds { get; init; } = 5;
+
+    /// <summary>NIXERY_FAILURE_TTL: seconds a failed build is remembered before a pull retries it.</summary>
+    public TimeSpan FailureTtl { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>NIXERY_BUILD_STALE: seconds after which a queued/building status with no
+    /// progress is presumed lost (worker died) and the next pull enqueues again.</summary>
+    public TimeSpan BuildStaleAfter { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>NIXERY_LAYER_BUDGET: most layers per image, the symlink layer included.</summary>
+    public int LayerBudget { get; init; } = 94;
+
+    /// <summary>NIXERY_WORKERS: builds the in-process worker runs at once (0: no worker here).</summary>
+    public int Workers { get; init; } = 1;
+
+    /// <summary>NIXERY_NIX_PATH: the folder holding the Nix expressions (default: nix/ beside the app).</summary>
+    public string NixExpressionsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "nix");
+
+    public static RegistryOptions FromConfiguration(IConfiguration config)
+    {
+        var defaults = new RegistryOptions();
+        var errors = new List<string>();
+        var options = new RegistryOptions
+        {
+            Port = Int(config, "PORT", defaults.Port, 1, 65535, errors),
+            StorageBackend = config["NIXERY_STORAGE_BACKEND"] ?? defaults.StorageBackend,
+            StoragePath = NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,
+            PackageSetPath = NonEmpty(config["NIXERY_PKGS_PATH"]),
+            NixTimeout = TimeSpan.FromSeconds(Int(config, "NIX_TIMEOUT", (int)defaults.NixTimeout.TotalSeconds, 1, 86400, errors)),
+            PopularityUrl = NonEmpty(config["NIX_POPULARITY_URL"]),
+            BuildWait = TimeSpan.FromSeconds(Int(config, "NIXERY_BUILD_WAIT", (int)defaults.BuildWait.TotalSeconds, 0, 600, errors)),
+            RetryAfterSeconds = Int(config, "NIXERY_RETRY_AFTER", defaults.RetryAfterSeconds, 1, 3600, errors),
+            FailureTtl = TimeSpan.FromSeconds(Int(config, "NIXERY_FAILURE_TTL", (int)defaults.FailureTtl.TotalSeconds, 0, 604800, errors)),
+            BuildStaleAfter = TimeSpan.FromSeconds(Int(config, "NIXERY_BUILD_STALE", (int)defaults.BuildStaleAfter.TotalSeconds, 10, 604800, errors)),
+            LayerBudget = Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
+            Workers = Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
+            NixExpressionsPath = NonEmpty(config["NIXERY_NIX_PATH"]) ?? defaults.NixExpressionsPath,
+        };
+
+        if (options.StorageBackend != "filesystem")
+        {
+            errors.Add($"NIXERY_STORAGE_BACKEND is '{options.StorageBackend}'; it must be 'filesystem' (the Azure backend comes with issue 3).");
+        }
+
+        if (config["NIXERY_CHANNEL"] is { Length: > 0 } || config["NIXERY_PKGS_REPO"] is { Length: > 0 })
+        {
+            errors.Add("NIXERY_CHANNEL and NIXERY_PKGS_REPO are not supported yet; set NIXERY_PKGS_PATH to a package set folder.");
+        }
+
+        if (options.PackageSetPath is null)
+        {
+            errors.Add("NIXERY_PKGS_PATH is not set; it must name a package set folder (a default.nix), e.g. .state/pkgset made by scripts/setup.");
+        }
+        else if (!File.Exists(Path.Combine(options.PackageSetPath, "default.nix")))
+        {
+            errors.Add($"NIXERY_PKGS_PATH is '{options.PackageSetPath}', which has no default.nix; it must name a package set folder (run scripts/setup to make .state/pkgset).");
+        }
+
+        if (!File.Exists(Path.Combine(options.NixExpressionsPath, "prepare-image.nix")))
+        {
+            errors.Add($"NIXERY_NIX_PATH is '{options.NixExpressionsPath}', which has no prepare-image.nix; it must name the repository's nix/ folder.");
+        }
+
+        if (options.PopularityUrl is { } url && !File.Exists(url.StartsWith("file://", StringComparison.Ordinal) ? new Uri(url).LocalPath : url))
+        {
+            errors.Add($"NIX_POPULARITY_URL is '{url}', which does not exist; it must be a popularity JSON file (path or file:// URL).");
+        }
+
+        return errors.Count == 0 ? options : throw new OptionsException(errors);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static int Int(IConfiguration config, string key, int fallback, int min, int max, List<string> errors)
+    {
+        var text = config[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, out var value) || value < min || value > max)
+        {
+            errors.Add($"{key} is '{text}'; it must be a whole number from {min} to {max}.");
+            return fallback;
+        }
+
+        return value;
+    }
+}
+
+/// <summary>Start-up configuration errors, one sentence per setting.</summary>
+public sealed class OptionsException(IReadOnlyList<string> errors)
+    : Exception("invalid configuration:\n  " + string.Join("\n  ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

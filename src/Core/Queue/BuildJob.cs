@@ -1,0 +1,23 @@
+// A request to build one image, as it travels through the queue. Versioned: a worker that
+// meets a message of a version it does not know fails the job with that reason instead of
+// guessing. Everything the worker needs is in the message; it never reads the HTTP request.
+using System.Text.Json.Serialization;
+using Nixery.Core.Names;
+
+namespace Nixery.Core.Queue;
+
+/// <summary>Where packages come from, resolved to a revision when the request was made.</summary>
+public sealed record PackageSource(
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("location")] string Location,
+    [property: JsonPropertyName("revision")] string Revision);
+
+public sealed record BuildJob(
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("jobId")] string JobId,
+    [property: JsonPropertyName("imageKey")] string ImageKey,
+    [property: JsonPropertyName("image")] ImageRequest Image,
+    [property: JsonPropertyName("source")] PackageSource Source)
+{
+    public const int CurrentVersion = 1;
+}

@@ -1,0 +1,61 @@
+// A package set in a local folder (NIXERY_PKGS_PATH). Its "revision" is a hash of the
+// folder's files, so the image key changes when the set changes and stays the same across
+// machines that hold the same files. The hash is cached for a short time: a moving target
+// is re-read at most that often, not on every pull (ARCHITECTURE.md, "Image keys").
+using System.Security.Cryptography;
+using Nixery.Core.Queue;
+
+namespace Nixery.Core.Sources;
+
+public sealed class PathSource(string path, TimeProvider time, TimeSpan cacheFor)
+{
+    private readonly Lock _gate = new();
+    private (string Revision, DateTimeOffset At)? _cached;
+
+    public string Path { get; } = System.IO.Path.GetFullPath(path);
+
+    public PackageSource Resolve()
+    {
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_cached is not { } c || now - c.At > cacheFor)
+            {
+                _cached = c = (HashTree(Path), now);
+            }
+
+            return new PackageSource("path", Path, c.Revision);
+        }
+    }
+
+    /// <summary>sha256 over (relative path, kind, content or link target) of every entry, sorted.</summary>
+    public static string HashTree(string root)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var entries = Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
+            .Select(p => System.IO.Path.GetRelativePath(root, p))
+            .Where(p => !p.Split('/').Any(part => part.StartsWith('.')))
+            .Order(StringComparer.Ordinal);
+        foreach (var relative in entries)
+        {
+            var full = System.IO.Path.Combine(root, relative);
+            var info = new FileInfo(full);
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(relative + "\0"));
+            if (info.LinkTarget is { } target)
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes("l" + target + "\0"));
+            }
+            else if (info.Exists)
+            {
+                hash.AppendData("f"u8);
+                hash.AppendData(SHA256.HashData(File.ReadAllBytes(full)));
+            }
+            else
+            {
+                hash.AppendData("d"u8);
+            }
+        }
+
+        return "sha256-" + Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+}

@@ -1,0 +1,178 @@
+// The filesystem backend: the embedded default, one folder (STORAGE_PATH) on one machine.
+// Atomicity comes from rename(2): every write lands in staging/ first and is renamed into
+// place, so a reader sees the old file or the new one. Conditional writes (create-if-absent,
+// replace-if-ETag) take an exclusive lock file so that several processes sharing the
+// folder agree; .NET maps FileShare.None to flock(LOCK_EX) on Unix.
+using System.Runtime.CompilerServices;
+
+namespace Nixery.Core.Storage;
+
+public sealed class FileSystemStorage : IStorageBackend
+{
+    private readonly string _root;
+
+    public FileSystemStorage(string root)
+    {
+        _root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Path.Combine(_root, StorageLayout.StagingPrefix));
+    }
+
+    public string Name => "filesystem";
+
+    public string Root => _root;
+
+    public Task<BlobProperties?> StatAsync(string path, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(Resolve(path));
+        return Task.FromResult(info.Exists ? new BlobProperties(info.Length, null, ETagOf(info)) : null);
+    }
+
+    public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Stream stream = new FileStream(Resolve(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, useAsync: true);
+            return Task.FromResult<Stream?>(stream);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+    }
+
+    public async Task WriteAsync(string path, Stream content, string? contentType, CancellationToken cancellationToken)
+    {
+        await using var upload = await BeginStagedUploadAsync(cancellationToken);
+        await content.CopyToAsync(upload.Content, cancellationToken);
+        await ((Upload)upload).MoveIntoPlaceAsync(Resolve(path), overwrite: true);
+    }
+
+    public async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
+    {
+        var target = Resolve(path);
+        using var guard = await LockAsync(target, cancellationToken);
+        if (File.Exists(target))
+        {
+            return false;
+        }
+
+        await WriteAsync(path, new MemoryStream(content.ToArray()), contentType, cancellationToken);
+        return true;
+    }
+
+    public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
+    {
+        var target = Resolve(path);
+        using var guard = await LockAsync(target, cancellationToken);
+        var info = new FileInfo(target);
+        if (!info.Exists || ETagOf(info) != expectedETag)
+        {
+            return false;
+        }
+
+        await WriteAsync(path, new MemoryStream(content.ToArray()), contentType, cancellationToken);
+        return true;
+    }
+
+    public Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken)
+    {
+        var staging = Resolve(StorageLayout.Staging(Guid.NewGuid().ToString("N")));
+        return Task.FromResult<IStagedUpload>(new Upload(this, staging));
+    }
+
+    public Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        File.Delete(Resolve(path));
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Prefixes are folder-like here ("staging/", "images/"); list the folder part and
+        // filter the rest, sorted so that every backend lists in the same order.
+        var slash = prefix.LastIndexOf('/');
+        var folder = Resolve(slash < 0 ? "" : prefix[..slash]);
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+
+        var found = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith(".lock", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(_root, f).Replace('\\', '/'))
+            .Where(p => p.StartsWith(prefix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+        foreach (var path in found)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return (path, File.GetLastWriteTimeUtc(Resolve(path)));
+        }
+
+        await Task.CompletedTask;
+    }
+
+    public Task<Uri?> GetRedirectUrlAsync(string path, string contentType, CancellationToken cancellationToken) =>
+        Task.FromResult<Uri?>(null);
+
+    private string Resolve(string path)
+    {
+        // Paths come from StorageLayout, never from a request, but refuse escapes anyway.
+        var full = Path.GetFullPath(Path.Combine(_root, path));
+        if (!full.StartsWith(_root, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"storage path escapes the root: {path}", nameof(path));
+        }
+
+        return full;
+    }
+
+    private static string ETagOf(FileInfo info) => $"\"{info.LastWriteTimeUtc.Ticks:x}-{info.Length:x}\"";
+
+    private static async Task<IDisposable> LockAsync(string target, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var lockPath = target + ".lock";
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                // Held by another process for the few microseconds of a small write.
+                await Task.Delay(5, cancellationToken);
+            }
+        }
+    }
+
+    private sealed class Upload(FileSystemStorage owner, string stagingPath) : IStagedUpload
+    {
+        private readonly FileStream _stream = new(stagingPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+        private bool _moved;
+
+        public Stream Content => _stream;
+
+        public Task CommitAsync(string finalPath, string? contentType, CancellationToken cancellationToken) =>
+            MoveIntoPlaceAsync(owner.Resolve(finalPath), overwrite: true);
+
+        public async Task MoveIntoPlaceAsync(string target, bool overwrite)
+        {
+            await _stream.FlushAsync();
+            _stream.Flush(flushToDisk: true);
+            await _stream.DisposeAsync();
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Move(stagingPath, target, overwrite);
+            _moved = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stream.DisposeAsync();
+            if (!_moved)
+            {
+                File.Delete(stagingPath);
+            }
+        }
+    }
+}

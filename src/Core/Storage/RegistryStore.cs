@@ -1,0 +1,98 @@
+// Typed access to the storage layout for the HTTP side and the worker: content-addressed
+// blobs, the image index, the layer cache and build status. It owns the ordering rules of
+// StorageLayout (blob first, index entry last) so that callers cannot get them wrong.
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Nixery.Core.Manifests;
+
+namespace Nixery.Core.Storage;
+
+public sealed class RegistryStore(IStorageBackend backend)
+{
+    public IStorageBackend Backend => backend;
+
+    public Task<BlobProperties?> StatBlobAsync(Digest digest, CancellationToken ct) =>
+        backend.StatAsync(StorageLayout.Blob(digest), ct);
+
+    public Task<Stream?> OpenBlobAsync(Digest digest, CancellationToken ct) =>
+        backend.OpenReadAsync(StorageLayout.Blob(digest), ct);
+
+    /// <summary>Stores a small blob (config, manifest) under its own digest; idempotent.</summary>
+    public async Task<Digest> PutBlobAsync(ReadOnlyMemory<byte> content, string contentType, CancellationToken ct)
+    {
+        var digest = Digest.Sha256(content.Span);
+        var path = StorageLayout.Blob(digest);
+        if (await backend.StatAsync(path, ct) is null)
+        {
+            await backend.TryCreateAsync(path, content, contentType, ct);
+        }
+
+        return digest;
+    }
+
+    /// <summary>Streams a blob whose digest is only known at the end: the producer writes to
+    /// the staging stream and returns the digest it computed on the way; the content is then
+    /// moved to blobs/. A failing producer leaves nothing but a staging file, deleted here.</summary>
+    public async Task<T> PutStreamedBlobAsync<T>(Func<Stream, Task<T>> produce, Func<T, Digest> digestOf, string contentType, CancellationToken ct)
+    {
+        await using var upload = await backend.BeginStagedUploadAsync(ct);
+        var result = await produce(upload.Content);
+        await upload.CommitAsync(StorageLayout.Blob(digestOf(result)), contentType, ct);
+        return result;
+    }
+
+    public Task<ImageRecord?> GetImageAsync(string imageKey, CancellationToken ct) =>
+        ReadJsonAsync(StorageLayout.Image(imageKey), CoreJson.Default.ImageRecord, ct);
+
+    /// <summary>The last write of a build: after this the image is visible to every reader.</summary>
+    public Task PutImageAsync(string imageKey, ImageRecord record, CancellationToken ct) =>
+        WriteJsonAsync(StorageLayout.Image(imageKey), record, CoreJson.Default.ImageRecord, ct);
+
+    public Task<LayerRecord?> GetLayerAsync(string layerKey, CancellationToken ct) =>
+        ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);
+
+    public Task PutLayerAsync(string layerKey, LayerRecord record, CancellationToken ct) =>
+        WriteJsonAsync(StorageLayout.Layer(layerKey), record, CoreJson.Default.LayerRecord, ct);
+
+    public Task<BuildStatus?> GetStatusAsync(string imageKey, CancellationToken ct) =>
+        ReadJsonAsync(StorageLayout.Status(imageKey), CoreJson.Default.BuildStatus, ct);
+
+    /// <summary>Claims a build: true if no status existed and this caller created "queued".
+    /// A stale status (failed and expired, or queued/building past the stale age) is taken over
+    /// with an ETag-conditional replace, so that exactly one of several racing callers wins.</summary>
+    public async Task<bool> TryClaimBuildAsync(string imageKey, BuildStatus queued, Func<BuildStatus, bool> isStale, CancellationToken ct)
+    {
+        var path = StorageLayout.Status(imageKey);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(queued, CoreJson.Default.BuildStatus);
+        if (await backend.TryCreateAsync(path, bytes, "application/json", ct))
+        {
+            return true;
+        }
+
+        var props = await backend.StatAsync(path, ct);
+        var current = await GetStatusAsync(imageKey, ct);
+        if (props is null || current is null || !isStale(current))
+        {
+            return false;
+        }
+
+        return await backend.TryReplaceAsync(path, bytes, props.ETag, "application/json", ct);
+    }
+
+    public Task SetStatusAsync(string imageKey, BuildStatus status, CancellationToken ct) =>
+        WriteJsonAsync(StorageLayout.Status(imageKey), status, CoreJson.Default.BuildStatus, ct);
+
+    public static string HashKey(string text) =>
+        Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    private async Task<T?> ReadJsonAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)
+        where T : class
+    {
+        await using var stream = await backend.OpenReadAsync(path, ct);
+        return stream is null ? null : await JsonSerializer.DeserializeAsync(stream, type, ct);
+    }
+
+    private Task WriteJsonAsync<T>(string path, T value, JsonTypeInfo<T> type, CancellationToken ct) =>
+        backend.WriteAsync(path, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(value, type)), "application/json", ct);
+}

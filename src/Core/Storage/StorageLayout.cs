@@ -1,0 +1,28 @@
+// Where everything lives, in one container (Azure) or one folder (filesystem):
+//
+//   blobs/sha256/<hex>        immutable, content-addressed: layers, configs, manifests
+//   images/<image-key>.json   image key → manifest digest, media type, size (written last)
+//   layers/<layer-key>.json   layer cache: hash of a layer's store-path set → digest, diff_id, size
+//   status/<image-key>.json   queued | building | failed (+ reason, missing packages, log tail) | done
+//   staging/<id>              uploads in flight; never referenced; swept when stale
+//
+// Write order is what keeps readers safe: blobs first, the manifest blob next, the image
+// entry last, so an image entry never names a blob that is not there.
+using Nixery.Core.Manifests;
+
+namespace Nixery.Core.Storage;
+
+public static class StorageLayout
+{
+    public const string StagingPrefix = "staging/";
+
+    public static string Blob(Digest digest) => $"blobs/{digest.Algorithm}/{digest.Hex}";
+
+    public static string Image(string imageKey) => $"images/{imageKey}.json";
+
+    public static string Layer(string layerKey) => $"layers/{layerKey}.json";
+
+    public static string Status(string imageKey) => $"status/{imageKey}.json";
+
+    public static string Staging(string id) => StagingPrefix + id;
+}

@@ -1,0 +1,119 @@
+// The HTTP side of a build. On a manifest request for an image that is not built yet it
+// claims the build (a conditional create of status/<key>.json, so concurrent misses —
+// here or on other instances — enqueue one job), waits up to NIXERY_BUILD_WAIT for the
+// outcome, and otherwise tells the client to come back (429 + Retry-After), which
+// podman/skopeo/containerd do by themselves. A failed build is remembered for
+// NIXERY_FAILURE_TTL so that a client's retry loop does not rebuild every few seconds.
+using Microsoft.Extensions.Logging;
+using Nixery.Core.Errors;
+using Nixery.Core.Names;
+using Nixery.Core.Options;
+using Nixery.Core.Queue;
+using Nixery.Core.Sources;
+using Nixery.Core.Storage;
+
+namespace Nixery.Functions.Builds;
+
+public sealed class BuildCoordinator(
+    RegistryStore store,
+    IBuildQueue queue,
+    BuildEvents events,
+    PathSource source,
+    RegistryOptions options,
+    TimeProvider time,
+    ILogger<BuildCoordinator> logger)
+{
+    /// <summary>How often a waiting request re-reads storage (for builds in other processes).</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The image record of a built image; builds it first if needed. Throws a
+    /// RegistryException with the answer the client should get otherwise.</summary>
+    public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, CancellationToken ct)
+    {
+        var resolved = source.Resolve();
+        var key = ImageKeys.For(image, resolved);
+        if (await store.GetImageAsync(key, ct) is { } built)
+        {
+            return built;
+        }
+
+        var status = await store.GetStatusAsync(key, ct);
+        if (status is { State: BuildState.Failed } && !IsStale(status))
+        {
+            throw Failure(image, status);
+        }
+
+        if (status is null || IsStale(status))
+        {
+            await ClaimAndEnqueueAsync(image, resolved, key, ct);
+        }
+
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        window.CancelAfter(options.BuildWait);
+        try
+        {
+            while (true)
+            {
+                var settled = events.WhenSettled(key);
+                if (await store.GetImageAsync(key, ct) is { } done)
+                {
+                    return done;
+                }
+
+                if (await store.GetStatusAsync(key, ct) is { State: BuildState.Failed } failed && !IsStale(failed))
+                {
+                    throw Failure(image, failed);
+                }
+
+                await Task.WhenAny(settled, Task.Delay(PollInterval, time, window.Token)).WaitAsync(window.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            logger.LogInformation("image {Image} still building after {Wait}; answering 429", image.Name, options.BuildWait);
+            throw new RegistryException(
+                ErrorCode.TooManyRequests,
+                $"image {image.Name} is being built; retry in a few seconds",
+                new Dictionary<string, string> { ["Retry-After"] = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        }
+    }
+
+    private async Task ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)
+    {
+        var queued = new BuildStatus(BuildState.Queued, time.GetUtcNow());
+        if (!await store.TryClaimBuildAsync(key, queued, IsStale, ct))
+        {
+            return;
+        }
+
+        var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), key, image, resolved);
+        await queue.EnqueueAsync(job, ct);
+        logger.LogInformation("enqueued build of {Image} {JobId} {ImageKey} on {Queue}", image.Name, job.JobId, key, queue.Name);
+    }
+
+    private bool IsStale(BuildStatus status)
+    {
+        var age = time.GetUtcNow() - status.Updated;
+        return status.State switch
+        {
+            BuildState.Failed => age > options.FailureTtl,
+            BuildState.Queued or BuildState.Building => age > options.BuildStaleAfter,
+            // Done without an image entry: the entry was lost; build again.
+            _ => true,
+        };
+    }
+
+    private static RegistryException Failure(ImageRequest image, BuildStatus status)
+    {
+        if (status.Missing is { Count: > 0 } missing)
+        {
+            return new RegistryException(
+                ErrorCode.ManifestUnknown,
+                $"packages not found: {string.Join(", ", missing)}",
+                detail: new Dictionary<string, IReadOnlyList<string>> { ["missing"] = missing });
+        }
+
+        var detail = status.LogTail is { Count: > 0 } log ? new Dictionary<string, IReadOnlyList<string>> { ["log"] = log } : null;
+        return new RegistryException(ErrorCode.ManifestUnknown, $"image {image.Name} could not be built: {status.Reason}", detail: detail);
+    }
+}

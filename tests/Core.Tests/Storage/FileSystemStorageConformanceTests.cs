@@ -1,0 +1,46 @@
+// The filesystem backend against the shared storage contract, plus what only a folder on
+// disk can get wrong: paths that would escape the root.
+using Nixery.Core.Storage;
+
+namespace Nixery.Core.Tests.Storage;
+
+public sealed class FileSystemStorageConformanceTests : StorageConformanceTests
+{
+    private readonly TestFolder _folder = new();
+
+    protected override bool ServesRedirectUrls => false;
+
+    protected override Task<IStorageBackend> CreateBackendAsync() =>
+        Task.FromResult<IStorageBackend>(new FileSystemStorage(_folder.Combine("storage")));
+
+    protected override Task DestroyBackendAsync()
+    {
+        _folder.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public void FileSystemBackendIsNamedFilesystem()
+    {
+        Assert.Equal("filesystem", Backend.Name);
+    }
+
+    [Theory]
+    [InlineData("../outside")]
+    [InlineData("blobs/../../outside")]
+    [InlineData("/etc/passwd")]
+    public async Task FileSystemBackendRefusesPathsOutsideItsRoot(string path)
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Backend.StatAsync(path, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task FileSystemBackendRefusesASiblingFolderThatSharesTheRootsPrefix()
+    {
+        // Root is <tmp>/storage; <tmp>/storage-evil starts with the same characters.
+        Directory.CreateDirectory(_folder.Combine("storage-evil"));
+        await File.WriteAllTextAsync(_folder.Combine("storage-evil", "secret"), "secret");
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Backend.StatAsync("../storage-evil/secret", CancellationToken.None));
+    }
+}

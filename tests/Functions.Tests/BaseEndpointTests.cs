@@ -1,0 +1,47 @@
+// GET /v2/ is what every client probes first; it must answer 200 with the API version.
+using System.Net;
+
+namespace Nixery.Functions.Tests;
+
+[Collection(RegistryCollection.Name)]
+public sealed class BaseEndpointTests(RegistryFixture fixture)
+{
+    [Theory]
+    [InlineData("GET", "/v2/")]
+    [InlineData("GET", "/v2")]
+    [InlineData("HEAD", "/v2/")]
+    [InlineData("HEAD", "/v2")]
+    public async Task BaseEndpointAnswers200WithTheApiVersion(string method, string path)
+    {
+        using var response = await fixture.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["registry/2.0"], response.Headers.GetValues("Docker-Distribution-API-Version"));
+    }
+
+    [Fact]
+    public async Task BaseEndpointBodyIsAnEmptyJsonObject()
+    {
+        using var response = await fixture.Client.GetAsync("/v2/");
+
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("{}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ErrorAnswersAlsoCarryTheApiVersion()
+    {
+        using var response = await fixture.Client.GetAsync("/v2/Shell/manifests/latest");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["registry/2.0"], response.Headers.GetValues("Docker-Distribution-API-Version"));
+    }
+
+    [Fact]
+    public async Task UnknownPathUnderV2IsNotFoundWithTheErrorBody()
+    {
+        using var response = await fixture.Client.GetAsync("/v2/hello/tags/list");
+
+        await ErrorAssert.HasErrorAsync(response, HttpStatusCode.NotFound, "NOT_FOUND");
+    }
+}

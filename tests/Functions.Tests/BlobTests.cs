@@ -1,0 +1,144 @@
+// GET and HEAD of blobs streamed from the filesystem backend, with single-range support.
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Nixery.Core.Manifests;
+
+namespace Nixery.Functions.Tests;
+
+[Collection(RegistryCollection.Name)]
+public sealed class BlobTests(RegistryFixture fixture)
+{
+    private string BlobPath => $"/v2/any/name/blobs/{fixture.TenBytesDigest}";
+
+    private async Task<HttpResponseMessage> GetRangeAsync(string range, HttpMethod? method = null)
+    {
+        var request = new HttpRequestMessage(method ?? HttpMethod.Get, BlobPath);
+        request.Headers.TryAddWithoutValidation("Range", range);
+        return await fixture.Client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task BlobGetReturnsTheExactBytesAndHeaders()
+    {
+        using var response = await fixture.Client.GetAsync(BlobPath);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(10, response.Content.Headers.ContentLength);
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.ToString());
+        Assert.Equal([fixture.TenBytesDigest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+        Assert.Equal($"\"{fixture.TenBytesDigest}\"", response.Headers.ETag?.Tag);
+        Assert.Equal(["bytes"], response.Headers.AcceptRanges);
+    }
+
+    [Fact]
+    public void BlobDigestIsTheSha256OfTheBytes()
+    {
+        Assert.Equal(Digest.Sha256(RegistryFixture.TenBytes), fixture.TenBytesDigest);
+        Assert.Equal("sha256:84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882", fixture.TenBytesDigest.ToString());
+    }
+
+    [Fact]
+    public async Task BlobHeadReturnsTheHeadersWithoutBody()
+    {
+        using var response = await fixture.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, BlobPath));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(10, response.Content.Headers.ContentLength);
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.ToString());
+        Assert.Equal([fixture.TenBytesDigest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task BlobIsServedUnderAnyValidName()
+    {
+        using var response = await fixture.Client.GetAsync($"/v2/shell/git/htop/blobs/{fixture.TenBytesDigest}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
+    [InlineData("bytes=0-3", 0, 3, "0123")]
+    [InlineData("bytes=5-", 5, 9, "56789")]
+    [InlineData("bytes=-4", 6, 9, "6789")]
+    [InlineData("bytes=0-0", 0, 0, "0")]
+    [InlineData("bytes=9-9", 9, 9, "9")]
+    [InlineData("bytes=3-100", 3, 9, "3456789")]
+    [InlineData("bytes=-100", 0, 9, "0123456789")]
+    [InlineData("bytes=0-9", 0, 9, "0123456789")]
+    public async Task BlobRangeIsPartialContent(string range, long from, long to, string expected)
+    {
+        using var response = await GetRangeAsync(range);
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal(new ContentRangeHeaderValue(from, to, 10), response.Content.Headers.ContentRange);
+        Assert.Equal($"bytes {from}-{to}/10", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(expected.Length, response.Content.Headers.ContentLength);
+        Assert.Equal(expected, Encoding.ASCII.GetString(await response.Content.ReadAsByteArrayAsync()));
+        Assert.Equal([fixture.TenBytesDigest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+    }
+
+    [Fact]
+    public async Task BlobHeadWithRangeIsPartialContentWithoutBody()
+    {
+        using var response = await GetRangeAsync("bytes=0-3", HttpMethod.Head);
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal("bytes 0-3/10", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(4, response.Content.Headers.ContentLength);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task BlobRangeBeyondTheSizeIsRangeInvalid()
+    {
+        using var response = await GetRangeAsync("bytes=1000-2000");
+
+        var message = await ErrorAssert.HasErrorAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable, "RANGE_INVALID");
+        Assert.Equal("bytes */10", response.Content.Headers.ContentRange?.ToString());
+        Assert.Contains("10 bytes", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("bytes=abc")]
+    [InlineData("items=0-1")]
+    [InlineData("bytes=5-2")]
+    [InlineData("bytes=10-")]
+    [InlineData("bytes=-0")]
+    [InlineData("bytes=-")]
+    [InlineData("bytes=")]
+    [InlineData("bytes=1-2-3")]
+    [InlineData("bytes=+1-2")]
+    [InlineData("bytes=0x1-2")]
+    [InlineData("bytes=99999999999999999999-")]
+    public async Task MalformedOrUnsatisfiableRangeIsRangeInvalid(string range)
+    {
+        using var response = await GetRangeAsync(range);
+
+        await ErrorAssert.HasErrorAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable, "RANGE_INVALID");
+        Assert.Equal("bytes */10", response.Content.Headers.ContentRange?.ToString());
+    }
+
+    [Fact]
+    public async Task HeadWithUnsatisfiableRangeIs416WithoutBody()
+    {
+        using var response = await GetRangeAsync("bytes=1000-2000", HttpMethod.Head);
+
+        await ErrorAssert.HasNoBodyAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable);
+    }
+
+    [Theory]
+    [InlineData("bytes=0-1,3-4")]
+    [InlineData("bytes=0-1, 5-")]
+    public async Task MultiRangeIsAnsweredWithTheWholeBlob(string range)
+    {
+        using var response = await GetRangeAsync(range);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentRange);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+    }
+}
