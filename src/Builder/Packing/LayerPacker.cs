@@ -84,7 +84,9 @@ public static class LayerPacker
     /// Writes the symlink layer: the union of the trees under <paramref name="linkRoots"/>
     /// mapped onto "/", each file or symlink becoming a symlink to its store location
     /// ("bin/bash" → "/nix/store/…-bash/bin/bash") and each directory a real directory (0755).
-    /// Where roots disagree the earlier root wins, whatever the kinds involved.
+    /// Where roots disagree the earlier root wins, whatever the kinds involved. A root's
+    /// top-level "nix-support" folder is build metadata (Nix's convention, as in buildEnv),
+    /// not image content, and is left out.
     /// </summary>
     public static async Task<PackedLayer> PackSymlinkLayerAsync(IReadOnlyList<string> linkRoots, Stream output, CancellationToken ct)
     {
@@ -97,7 +99,7 @@ public static class LayerPacker
             var directory = new DirectoryInfo(Normalise(root));
             if (directory.Exists && directory.LinkTarget is null)
             {
-                MergeInto(top, directory);
+                MergeInto(top, directory, skip: NixSupport);
             }
         }
 
@@ -174,9 +176,11 @@ public static class LayerPacker
         public SortedDictionary<string, LinkNode> Children { get; } = new(StringComparer.Ordinal);
     }
 
-    private static void MergeInto(LinkNode node, DirectoryInfo directory)
+    private const string NixSupport = "nix-support";
+
+    private static void MergeInto(LinkNode node, DirectoryInfo directory, string? skip = null)
     {
-        foreach (var child in SortedChildren(directory))
+        foreach (var child in SortedChildren(directory).Where(c => c.Name != skip))
         {
             var kind = FileKinds.Of(child);
             if (node.Children.TryGetValue(child.Name, out var existing))

@@ -66,7 +66,7 @@ public class LayerPackerTests
     {
         using var tree = StoreTree.CreateTemp();
         var hello = tree.AddHello("0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-hello-2.12");
-        var world = tree.AddFile("zz1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-world/etc/world.conf", "world\n");
+        tree.AddFile("zz1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-world/etc/world.conf", "world\n");
         var (_, bytes) = await PackAsync(Path.Combine(tree.Store, "zz1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-world"), hello);
         var file = Path.Combine(tree.Root, "layer.tar.gz");
         await File.WriteAllBytesAsync(file, bytes);
@@ -113,7 +113,6 @@ public class LayerPackerTests
             "-r--r--r-- " + w + "etc/world.conf",
         ];
         Assert.Equal(expected, lines.Select(fields => $"{fields[0]} {fields[5]}"));
-        Assert.True(File.Exists(world));
     }
 
     [Fact]

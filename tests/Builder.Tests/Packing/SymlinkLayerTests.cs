@@ -116,6 +116,19 @@ public class SymlinkLayerTests
     }
 
     [Fact]
+    public async Task TopLevelNixSupportFoldersAreLeftOutButDeeperOnesAreLinked()
+    {
+        using var tree = StoreTree.CreateTemp();
+        tree.AddFile($"{First}/nix-support/depends", "/nix/store/x\n");
+        tree.AddFile($"{First}/share/nix-support/kept", "kept\n");
+
+        var (_, bytes) = await PackAsync(tree.StorePath(First));
+        var entries = await ReadEntriesAsync(await Tools.RunAsync("gzip", "-dc", await WriteAsync(tree, bytes)));
+
+        Assert.Equal(["share/", "share/nix-support/", "share/nix-support/kept"], entries.Select(e => e.Name));
+    }
+
+    [Fact]
     public async Task NoRootsGiveAnEmptyButValidLayer()
     {
         using var tree = StoreTree.CreateTemp();
