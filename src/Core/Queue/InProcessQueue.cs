@@ -30,5 +30,8 @@ public sealed class InProcessQueue : IBuildQueue
 
         public Task AbandonAsync(CancellationToken cancellationToken) =>
             queue._channel.Writer.WriteAsync((job, count), CancellationToken.None).AsTask();
+
+        /// <summary>Nothing outlives this process, so a poisoned job is simply dropped.</summary>
+        public Task DeadLetterAsync(string reason, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
