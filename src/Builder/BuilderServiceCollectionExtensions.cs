@@ -20,7 +20,7 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton<ILayerGrouper, NixeryLayerGrouper>();
         services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, LoadPopularity(options.PopularityUrl)));
         services.AddSingleton<ImageBuilder>();
-        services.AddSingleton(new WorkerOptions(options.Workers));
+        services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
         if (options.Workers > 0)
         {
             services.AddHostedService<BuildWorker>();

@@ -1,8 +1,15 @@
 // The worker loop: take a job, build it, record how it went, settle the job. Runs
-// NIXERY_WORKERS loops at once. A build that throws (storage down, a bug) is recorded as
-// failed with the reason rather than retried in a tight loop; the failure is remembered
-// for NIXERY_FAILURE_TTL, after which a pull tries again. On shutdown the job in hand is
-// given back to the queue, and its status stays "building" until it goes stale.
+// NIXERY_WORKERS loops at once. What happens to a job:
+//
+//   built                          status done, job completed
+//   packages not found             status failed (the user's typo), job completed
+//   Nix failed (derivation, timeout) status failed, job dead-lettered with the reason:
+//                                  it will fail the same way again, so no retry storm; the
+//                                  failure is remembered for NIXERY_FAILURE_TTL
+//   the build threw (storage down)  job abandoned, so it runs again (at-least-once queue)
+//   handed out > NIXERY_MAX_DEQUEUE status failed, job dead-lettered: workers keep dying on it
+//   worker shutting down           job abandoned, status stays "building" until a worker
+//                                  takes the job again
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Images;
@@ -11,7 +18,7 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Worker;
 
-public sealed record WorkerOptions(int Concurrency);
+public sealed record WorkerOptions(int Concurrency, int MaxDequeueCount);
 
 public sealed class BuildWorker(
     IBuildQueue queue,
@@ -51,30 +58,33 @@ public sealed class BuildWorker(
         var job = lease.Job;
         try
         {
-            BuildOutcome outcome;
+            if (lease.DequeueCount > options.MaxDequeueCount)
+            {
+                var previous = await store.GetStatusAsync(job.ImageKey, stoppingToken);
+                var reason = $"the build was attempted {lease.DequeueCount - 1} times without finishing"
+                    + (previous?.Reason is { } last ? $"; last error: {last}" : "");
+                await FailAsync(lease, reason, null, null, deadLetter: true, stoppingToken);
+                return;
+            }
+
             if (job.Version != BuildJob.CurrentVersion)
             {
-                outcome = new ImageFailed($"build job version {job.Version} is not understood by this worker (it reads version {BuildJob.CurrentVersion})", null, null);
-            }
-            else
-            {
-                await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Building, time.GetUtcNow()), stoppingToken);
-                outcome = await builder.BuildAsync(job, stoppingToken);
+                var reason = $"build job version {job.Version} is not understood by this worker (it reads version {BuildJob.CurrentVersion})";
+                await FailAsync(lease, reason, null, null, deadLetter: true, stoppingToken);
+                return;
             }
 
-            var status = outcome switch
+            await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Building, time.GetUtcNow()), stoppingToken);
+            switch (await builder.BuildAsync(job, stoppingToken))
             {
-                ImageBuilt => new BuildStatus(BuildState.Done, time.GetUtcNow()),
-                ImageFailed f => new BuildStatus(BuildState.Failed, time.GetUtcNow(), f.Reason, f.Missing, f.LogTail),
-                _ => throw new InvalidOperationException($"unknown build outcome {outcome}"),
-            };
-            if (outcome is ImageFailed failed)
-            {
-                logger.LogWarning("build of {Image} {JobId} failed: {Reason}", job.Image.Name, job.JobId, failed.Reason);
+                case ImageBuilt:
+                    await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Done, time.GetUtcNow()), stoppingToken);
+                    await lease.CompleteAsync(CancellationToken.None);
+                    break;
+                case ImageFailed f:
+                    await FailAsync(lease, f.Reason, f.Missing, f.LogTail, deadLetter: f.Missing is null, stoppingToken);
+                    break;
             }
-
-            await store.SetStatusAsync(job.ImageKey, status, stoppingToken);
-            await lease.CompleteAsync(CancellationToken.None);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -83,9 +93,8 @@ public sealed class BuildWorker(
         }
         catch (Exception e)
         {
-            logger.LogError(e, "build of {Image} {JobId} threw", job.Image.Name, job.JobId);
-            await TryRecordFailureAsync(job, e);
-            await lease.CompleteAsync(CancellationToken.None);
+            logger.LogError(e, "attempt {Attempt} to build {Image} {JobId} threw", lease.DequeueCount, job.Image.Name, job.JobId);
+            await RetryLaterAsync(lease, e);
         }
         finally
         {
@@ -93,16 +102,43 @@ public sealed class BuildWorker(
         }
     }
 
-    private async Task TryRecordFailureAsync(BuildJob job, Exception e)
+    private async Task FailAsync(IBuildLease lease, string reason, IReadOnlyList<string>? missing, IReadOnlyList<string>? log, bool deadLetter, CancellationToken ct)
     {
+        var job = lease.Job;
+        logger.LogWarning("build of {Image} {JobId} failed: {Reason}", job.Image.Name, job.JobId, reason);
+        await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Failed, time.GetUtcNow(), reason, missing, log), ct);
+        if (deadLetter)
+        {
+            await lease.DeadLetterAsync(reason, CancellationToken.None);
+        }
+        else
+        {
+            await lease.CompleteAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Keeps the reason in the status (still "building": a worker will try again) and
+    /// gives the job back. Storage may be what failed, so neither step may throw.</summary>
+    private async Task RetryLaterAsync(IBuildLease lease, Exception e)
+    {
+        var reason = $"attempt {lease.DequeueCount} failed: {e.GetType().Name}: {e.Message}";
         try
         {
-            var reason = $"the build failed unexpectedly: {e.GetType().Name}: {e.Message}";
-            await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Failed, time.GetUtcNow(), reason), CancellationToken.None);
+            await store.SetStatusAsync(lease.Job.ImageKey, new BuildStatus(BuildState.Building, time.GetUtcNow(), reason), CancellationToken.None);
         }
         catch (Exception again)
         {
-            logger.LogError(again, "could not record the failure of {Image}", job.Image.Name);
+            logger.LogError(again, "could not record the failed attempt of {Image} {JobId}", lease.Job.Image.Name, lease.Job.JobId);
+        }
+
+        try
+        {
+            await lease.AbandonAsync(CancellationToken.None);
+        }
+        catch (Exception again)
+        {
+            // The job comes back by itself when its lease expires.
+            logger.LogError(again, "could not return job {JobId} to the queue", lease.Job.JobId);
         }
     }
 }

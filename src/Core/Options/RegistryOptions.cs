@@ -48,6 +48,13 @@ public sealed record RegistryOptions
     /// <summary>NIXERY_WORKERS: builds the in-process worker runs at once (0: no worker here).</summary>
     public int Workers { get; init; } = 1;
 
+    /// <summary>NIXERY_MAX_DEQUEUE: times a build job is handed out (workers crashing or
+    /// stopping mid-build) before it goes to the poison queue and the image is failed.</summary>
+    public int MaxDequeueCount { get; init; } = 3;
+
+    /// <summary>NIXERY_STAGING_MAX_AGE: seconds after which an upload left in staging/ is swept.</summary>
+    public TimeSpan StagingMaxAge { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>NIXERY_NIX_PATH: the folder holding the Nix expressions (default: nix/ beside the app).</summary>
     public string NixExpressionsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "nix");
 
@@ -69,6 +76,8 @@ public sealed record RegistryOptions
             BuildStaleAfter = TimeSpan.FromSeconds(Int(config, "NIXERY_BUILD_STALE", (int)defaults.BuildStaleAfter.TotalSeconds, 10, 604800, errors)),
             LayerBudget = Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
             Workers = Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
+            MaxDequeueCount = Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
+            StagingMaxAge = TimeSpan.FromSeconds(Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 60, 604800, errors)),
             NixExpressionsPath = NonEmpty(config["NIXERY_NIX_PATH"]) ?? defaults.NixExpressionsPath,
         };
 

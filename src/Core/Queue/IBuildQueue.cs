@@ -8,6 +8,10 @@ public interface IBuildQueue
 {
     string Name { get; }
 
+    /// <summary>Whether queued jobs outlive this process. If not, a "queued" or "building"
+    /// status written before this process started names a job that is gone.</summary>
+    bool IsDurable { get; }
+
     Task EnqueueAsync(BuildJob job, CancellationToken cancellationToken);
 
     /// <summary>Waits for the next job; the lease keeps it from other workers until settled.</summary>

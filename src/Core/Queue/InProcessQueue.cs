@@ -11,6 +11,8 @@ public sealed class InProcessQueue : IBuildQueue
 
     public string Name => "in-process";
 
+    public bool IsDurable => false;
+
     public Task EnqueueAsync(BuildJob job, CancellationToken cancellationToken) =>
         _channel.Writer.WriteAsync((job, 0), cancellationToken).AsTask();
 

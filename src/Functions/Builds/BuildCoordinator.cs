@@ -26,6 +26,8 @@ public sealed class BuildCoordinator(
     /// <summary>How often a waiting request re-reads storage (for builds in other processes).</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+
     /// <summary>The image record of a built image; builds it first if needed. Throws a
     /// RegistryException with the answer the client should get otherwise.</summary>
     public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, CancellationToken ct)
@@ -97,7 +99,8 @@ public sealed class BuildCoordinator(
         return status.State switch
         {
             BuildState.Failed => age > options.FailureTtl,
-            BuildState.Queued or BuildState.Building => age > options.BuildStaleAfter,
+            // A job in a queue that died with an earlier process will never run.
+            BuildState.Queued or BuildState.Building => age > options.BuildStaleAfter || (!queue.IsDurable && status.Updated < _started),
             // Done without an image entry: the entry was lost; build again.
             _ => true,
         };

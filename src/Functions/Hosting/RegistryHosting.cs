@@ -3,6 +3,7 @@
 // handlers. The start-up log says what this instance serves, from where.
 using Nixery.Builder;
 using Nixery.Builder.Nix;
+using Nixery.Core;
 using Nixery.Core.Names;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
@@ -31,13 +32,7 @@ public static class RegistryHosting
             return e.Message;
         }
 
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.IncludeScopes = false;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddRegistryConsole();
         if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
         {
             builder.WebHost.UseUrls($"http://0.0.0.0:{options.Port}");
@@ -45,14 +40,9 @@ public static class RegistryHosting
 
         var packageSet = PackageSetInfo.Load(options.PackageSetPath!);
         var services = builder.Services;
-        services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
+        services.AddRegistryStorage(options);
         services.AddSingleton(packageSet);
         services.AddSingleton(new MetaPackages(packageSet.Shell, packageSet.AlwaysInclude));
-        services.AddSingleton<IStorageBackend>(new FileSystemStorage(options.StoragePath));
-        services.AddSingleton<RegistryStore>();
-        services.AddSingleton<IBuildQueue, InProcessQueue>();
-        services.AddSingleton<BuildEvents>();
         services.AddSingleton(sp => new PathSource(options.PackageSetPath!, sp.GetRequiredService<TimeProvider>(), SourceRevisionCache));
         services.AddSingleton<BuildCoordinator>();
         services.AddSingleton<ManifestHandler>();

@@ -1,0 +1,285 @@
+// The Azure Blob backend: the storage layout in one container of a storage account, shared
+// by every HTTP instance and worker. How each guarantee of IStorageBackend is kept:
+//
+//   atomic whole-object writes   a blob becomes visible only when its block list is committed
+//                                (Put Blob / Put Block List), so readers see old or new bytes;
+//                                no staging copy is needed for WriteAsync.
+//   create-if-absent             If-None-Match: *  → 409 BlobAlreadyExists when it exists.
+//   replace-if-unchanged         If-Match: <etag>  → 412 ConditionNotMet when it changed.
+//   streamed upload, digest      blocks stream into staging/<id> (never the whole blob in
+//   known only at the end        memory); Commit then copies staging → blobs/… server-side and
+//                                deletes the staging blob. Blocks cannot be moved between
+//                                blobs, and the final name is unknown until the last byte,
+//                                so a copy is the only way that never shows a reader a
+//                                partial blob under blobs/.
+//   redirect URLs                a read-only SAS for one blob, a few minutes long: signed with
+//                                the account key when there is one, else with a cached user
+//                                delegation key (managed identity).
+using System.Runtime.CompilerServices;
+using global::Azure;
+using global::Azure.Storage.Blobs;
+using global::Azure.Storage.Blobs.Models;
+using global::Azure.Storage.Blobs.Specialized;
+using global::Azure.Storage.Sas;
+
+namespace Nixery.Core.Storage.Azure;
+
+public sealed class AzureBlobStorage : IStorageBackend
+{
+    /// <summary>Block size of streamed uploads and writes: the most a single upload holds in
+    /// memory per concurrent block. 8 MiB keeps a 1 GiB layer at 128 blocks (limit 50,000).</summary>
+    private const int BlockSize = 8 * 1024 * 1024;
+
+    /// <summary>SAS start times are backdated for clients (and Azure front ends) whose clocks
+    /// run a little behind ours; Azure's own guidance is a few minutes.</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>A user delegation key may be valid for at most 7 days; one of two days
+    /// always outlives the longest SAS (one day) signed with it.</summary>
+    private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromDays(2);
+
+    private readonly BlobContainerClient _container;
+    private readonly TimeSpan _sasExpiry;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _keyLock = new(1, 1);
+    private UserDelegationKey? _delegationKey;
+
+    private AzureBlobStorage(BlobContainerClient container, TimeSpan sasExpiry, TimeProvider time)
+    {
+        _container = container;
+        _sasExpiry = sasExpiry;
+        _time = time;
+    }
+
+    public string Name => "azure-blob";
+
+    public BlobContainerClient Container => _container;
+
+    /// <summary>Creates the container (private access) if it does not exist yet, then the backend.</summary>
+    public static async Task<AzureBlobStorage> CreateAsync(BlobContainerClient container, TimeSpan sasExpiry, CancellationToken cancellationToken, TimeProvider? time = null)
+    {
+        if (sasExpiry <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sasExpiry), sasExpiry, "the SAS expiry must be positive");
+        }
+
+        await container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken);
+        return new AzureBlobStorage(container, sasExpiry, time ?? TimeProvider.System);
+    }
+
+    public async Task<BlobProperties?> StatAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var props = (await Blob(path).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            return new BlobProperties(props.ContentLength, props.ContentType, props.ETag.ToString());
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // allowModifications: false pins the ETag seen at open: a blob replaced while it is
+            // read fails the read instead of mixing two versions. The stream seeks by ranged GETs.
+            var options = new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 * 1024 * 1024 };
+            return await Blob(path).OpenReadAsync(options, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async Task WriteAsync(string path, Stream content, string? contentType, CancellationToken cancellationToken)
+    {
+        var options = new BlobUploadOptions
+        {
+            HttpHeaders = Headers(contentType),
+            TransferOptions = new global::Azure.Storage.StorageTransferOptions { InitialTransferSize = BlockSize, MaximumTransferSize = BlockSize },
+        };
+        await Blob(path).UploadAsync(content, options, cancellationToken);
+    }
+
+    public async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await UploadSmallAsync(path, content, contentType, new BlobRequestConditions { IfNoneMatch = ETag.All }, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 412 || (e.Status == 409 && e.ErrorCode == BlobErrorCode.BlobAlreadyExists))
+        {
+            return false;
+        }
+    }
+
+    public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await UploadSmallAsync(path, content, contentType, new BlobRequestConditions { IfMatch = new ETag(expectedETag) }, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            // 412: changed since; 404: never there (Azure answers If-Match on a missing blob either way).
+            return false;
+        }
+    }
+
+    public async Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken)
+    {
+        var staging = _container.GetBlockBlobClient(StorageLayout.Staging(Guid.NewGuid().ToString("N")));
+        var stream = await staging.OpenWriteAsync(overwrite: true, new BlockBlobOpenWriteOptions { BufferSize = BlockSize }, cancellationToken);
+        return new StagedUpload(this, staging, stream);
+    }
+
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken) =>
+        await Blob(path).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+
+    public async IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // The service lists in UTF-8 byte order, which is ordinal for the ASCII paths of
+        // StorageLayout; sorting again makes the order the contract's whatever the names.
+        var found = new List<(string Path, DateTimeOffset Modified)>();
+        await foreach (var item in _container.GetBlobsAsync(prefix: prefix, cancellationToken: cancellationToken))
+        {
+            found.Add((item.Name, item.Properties.LastModified ?? DateTimeOffset.MinValue));
+        }
+
+        found.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        foreach (var entry in found)
+        {
+            yield return entry;
+        }
+    }
+
+    public async Task<Uri?> GetRedirectUrlAsync(string path, string contentType, CancellationToken cancellationToken)
+    {
+        var blob = Blob(path);
+        var now = _time.GetUtcNow();
+        var sas = new BlobSasBuilder(BlobSasPermissions.Read, now + _sasExpiry)
+        {
+            BlobContainerName = _container.Name,
+            BlobName = blob.Name,
+            Resource = "b",
+            StartsOn = now - ClockSkew,
+            Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
+            // rsct: the blob is served with the Content-Type the registry promised, whatever
+            // was stored with it.
+            ContentType = contentType,
+        };
+
+        if (blob.CanGenerateSasUri)
+        {
+            return blob.GenerateSasUri(sas);
+        }
+
+        var key = await DelegationKeyAsync(now, cancellationToken);
+        return new BlobUriBuilder(blob.Uri) { Sas = sas.ToSasQueryParameters(key, _container.AccountName) }.ToUri();
+    }
+
+    /// <summary>The user delegation key (managed identity), fetched once and renewed while it
+    /// still outlives any SAS signed now by a wide margin.</summary>
+    private async Task<UserDelegationKey> DelegationKeyAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _keyLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_delegationKey is null || _delegationKey.SignedExpiresOn - now < _sasExpiry + TimeSpan.FromHours(12))
+            {
+                var service = _container.GetParentBlobServiceClient();
+                _delegationKey = (await service.GetUserDelegationKeyAsync(now - ClockSkew, now + DelegationKeyLifetime, cancellationToken)).Value;
+            }
+
+            return _delegationKey;
+        }
+        finally
+        {
+            _keyLock.Release();
+        }
+    }
+
+    private BlobClient Blob(string path) => _container.GetBlobClient(path);
+
+    private static BlobHttpHeaders Headers(string? contentType) => new() { ContentType = contentType };
+
+    private Task UploadSmallAsync(string path, ReadOnlyMemory<byte> content, string? contentType, BlobRequestConditions conditions, CancellationToken cancellationToken) =>
+        Blob(path).UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions { HttpHeaders = Headers(contentType), Conditions = conditions }, cancellationToken);
+
+    /// <summary>Blocks streamed into staging/&lt;id&gt;; committed by a server-side copy.</summary>
+    private sealed class StagedUpload(AzureBlobStorage owner, BlockBlobClient staging, Stream stream) : IStagedUpload
+    {
+        private bool _streamClosed;
+        private bool _stagingDeleted;
+
+        public Stream Content => stream;
+
+        public async Task CommitAsync(string finalPath, string? contentType, CancellationToken cancellationToken)
+        {
+            // Disposing the write stream uploads the last block and commits the block list.
+            await CloseStreamAsync();
+            var target = owner.Blob(finalPath);
+            if (!await target.ExistsAsync(cancellationToken))
+            {
+                // Content type on the source first: a copy takes the source's properties, so
+                // the final blob never exists, even briefly, without its content type.
+                await staging.SetHttpHeadersAsync(Headers(contentType), cancellationToken: cancellationToken);
+                try
+                {
+                    var copy = await target.StartCopyFromUriAsync(
+                        staging.Uri,
+                        new BlobCopyFromUriOptions { DestinationConditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
+                        cancellationToken);
+                    await copy.WaitForCompletionAsync(cancellationToken);
+                }
+                catch (RequestFailedException e) when (e.Status is 409 or 412)
+                {
+                    // Another writer committed the same content-addressed object meanwhile;
+                    // theirs is equal and is kept.
+                }
+            }
+
+            await DeleteStagingAsync(cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_stagingDeleted)
+            {
+                return;
+            }
+
+            try
+            {
+                await CloseStreamAsync();
+                await DeleteStagingAsync(CancellationToken.None);
+            }
+            catch (RequestFailedException)
+            {
+                // Abandoning must not hide the failure that caused it; a leftover staging
+                // blob is never referenced and is swept when stale (StorageLayout).
+            }
+        }
+
+        private async Task CloseStreamAsync()
+        {
+            if (!_streamClosed)
+            {
+                _streamClosed = true;
+                await stream.DisposeAsync();
+            }
+        }
+
+        private async Task DeleteStagingAsync(CancellationToken cancellationToken)
+        {
+            await staging.DeleteIfExistsAsync(cancellationToken: cancellationToken);
+            _stagingDeleted = true;
+        }
+    }
+}

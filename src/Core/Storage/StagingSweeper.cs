@@ -1,0 +1,62 @@
+// Deletes uploads left in staging/ by a worker that died mid-upload. Nothing ever refers to
+// a staging object (it is moved or copied to blobs/ under its digest, then deleted), so one
+// older than the longest plausible upload is garbage. Runs in every process that writes
+// storage; several sweepers at once only delete the same garbage twice.
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Nixery.Core.Storage;
+
+public sealed record StagingSweepOptions(TimeSpan MaxAge, TimeSpan Interval);
+
+public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions options, TimeProvider time, ILogger<StagingSweeper> logger)
+    : BackgroundService
+{
+    /// <summary>Deletes every staging object older than MaxAge; returns how many.</summary>
+    public async Task<int> SweepOnceAsync(CancellationToken ct)
+    {
+        var cutoff = time.GetUtcNow() - options.MaxAge;
+        var stale = new List<string>();
+        await foreach (var (path, modified) in storage.ListAsync(StorageLayout.StagingPrefix, ct))
+        {
+            if (modified < cutoff)
+            {
+                stale.Add(path);
+            }
+        }
+
+        foreach (var path in stale)
+        {
+            await storage.DeleteAsync(path, ct);
+        }
+
+        if (stale.Count > 0)
+        {
+            logger.LogInformation("swept {Count} stale staging uploads older than {MaxAge} from {Backend}", stale.Count, options.MaxAge, storage.Name);
+        }
+
+        return stale.Count;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SweepOnceAsync(stoppingToken);
+                await Task.Delay(options.Interval, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Storage briefly unreachable: try again next round.
+                logger.LogWarning(e, "staging sweep of {Backend} failed", storage.Name);
+                await Task.Delay(options.Interval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+}
