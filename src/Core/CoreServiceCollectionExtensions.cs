@@ -5,7 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
+using Nixery.Core.Queue.Azure;
 using Nixery.Core.Storage;
+using Nixery.Core.Storage.Azure;
 
 namespace Nixery.Core;
 
@@ -15,11 +17,26 @@ public static class CoreServiceCollectionExtensions
     {
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IStorageBackend>(_ => new FileSystemStorage(options.StoragePath));
+        // Azure clients are created and their container/queues ensured once, at start-up.
+        services.AddSingleton<IStorageBackend>(_ => options.AzureStorage is { } blob
+            ? AzureBlobStorage.CreateAsync(blob.CreateContainerClient(), blob.SasExpiry, CancellationToken.None).GetAwaiter().GetResult()
+            : new FileSystemStorage(options.StoragePath));
         services.AddSingleton<RegistryStore>();
-        services.AddSingleton<IBuildQueue, InProcessQueue>();
+        services.AddSingleton<IBuildQueue>(sp =>
+        {
+            if (options.AzureQueue is not { } queueOptions)
+            {
+                return new InProcessQueue();
+            }
+
+            var queue = new AzureStorageQueue(queueOptions.CreateServiceClient(), queueOptions, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AzureStorageQueue>());
+            queue.EnsureCreatedAsync(CancellationToken.None).GetAwaiter().GetResult();
+            return queue;
+        });
         services.AddSingleton<BuildEvents>();
-        services.AddSingleton(new StagingSweepOptions(options.StagingMaxAge, TimeSpan.FromMinutes(10)));
+        // Sweep at least as often as an upload may go stale, at most every ten minutes.
+        var sweepEvery = options.StagingMaxAge < TimeSpan.FromMinutes(10) ? options.StagingMaxAge : TimeSpan.FromMinutes(10);
+        services.AddSingleton(new StagingSweepOptions(options.StagingMaxAge, sweepEvery));
         services.AddHostedService<StagingSweeper>();
         return services;
     }

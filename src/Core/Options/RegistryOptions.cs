@@ -4,6 +4,8 @@
 // stops the process with a sentence that names the setting and what it should be, as
 // Nixery's getConfig does. The README's configuration table lists the same names.
 using Microsoft.Extensions.Configuration;
+using Nixery.Core.Queue.Azure;
+using Nixery.Core.Storage.Azure;
 
 namespace Nixery.Core.Options;
 
@@ -14,8 +16,17 @@ public sealed record RegistryOptions
     /// <summary>PORT: the HTTP port (Nixery's name).</summary>
     public int Port { get; init; } = 8080;
 
-    /// <summary>NIXERY_STORAGE_BACKEND: "filesystem" (the embedded default).</summary>
+    /// <summary>NIXERY_STORAGE_BACKEND: "filesystem" (the embedded default) or "azure".</summary>
     public string StorageBackend { get; init; } = "filesystem";
+
+    /// <summary>NIXERY_QUEUE_BACKEND: "in-process" (the embedded default) or "azure".</summary>
+    public string QueueBackend { get; init; } = "in-process";
+
+    /// <summary>The Azure Blob settings, when NIXERY_STORAGE_BACKEND is "azure".</summary>
+    public AzureStorageOptions? AzureStorage { get; init; }
+
+    /// <summary>The Azure Storage Queue settings, when NIXERY_QUEUE_BACKEND is "azure".</summary>
+    public AzureQueueOptions? AzureQueue { get; init; }
 
     /// <summary>STORAGE_PATH: the folder of the filesystem backend (Nixery's name).</summary>
     public string StoragePath { get; init; } = DefaultStoragePath;
@@ -65,7 +76,8 @@ public sealed record RegistryOptions
         var options = new RegistryOptions
         {
             Port = Int(config, "PORT", defaults.Port, 1, 65535, errors),
-            StorageBackend = config["NIXERY_STORAGE_BACKEND"] ?? defaults.StorageBackend,
+            StorageBackend = NonEmpty(config["NIXERY_STORAGE_BACKEND"]) ?? defaults.StorageBackend,
+            QueueBackend = NonEmpty(config["NIXERY_QUEUE_BACKEND"]) ?? defaults.QueueBackend,
             StoragePath = NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,
             PackageSetPath = NonEmpty(config["NIXERY_PKGS_PATH"]),
             NixTimeout = TimeSpan.FromSeconds(Int(config, "NIX_TIMEOUT", (int)defaults.NixTimeout.TotalSeconds, 1, 86400, errors)),
@@ -77,13 +89,32 @@ public sealed record RegistryOptions
             LayerBudget = Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
             Workers = Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
             MaxDequeueCount = Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
-            StagingMaxAge = TimeSpan.FromSeconds(Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 60, 604800, errors)),
+            StagingMaxAge = TimeSpan.FromSeconds(Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 1, 604800, errors)),
             NixExpressionsPath = NonEmpty(config["NIXERY_NIX_PATH"]) ?? defaults.NixExpressionsPath,
         };
 
-        if (options.StorageBackend != "filesystem")
+        switch (options.StorageBackend)
         {
-            errors.Add($"NIXERY_STORAGE_BACKEND is '{options.StorageBackend}'; it must be 'filesystem' (the Azure backend comes with issue 3).");
+            case "filesystem":
+                break;
+            case "azure":
+                options = options with { AzureStorage = AzureStorageOptions.FromConfiguration(config, errors) };
+                break;
+            default:
+                errors.Add($"NIXERY_STORAGE_BACKEND is '{options.StorageBackend}'; it must be 'filesystem' or 'azure'.");
+                break;
+        }
+
+        switch (options.QueueBackend)
+        {
+            case "in-process":
+                break;
+            case "azure":
+                options = options with { AzureQueue = AzureQueueOptions.FromConfiguration(config, errors) };
+                break;
+            default:
+                errors.Add($"NIXERY_QUEUE_BACKEND is '{options.QueueBackend}'; it must be 'in-process' or 'azure'.");
+                break;
         }
 
         if (config["NIXERY_CHANNEL"] is { Length: > 0 } || config["NIXERY_PKGS_REPO"] is { Length: > 0 })

@@ -31,7 +31,8 @@ public interface IBuildLease
     /// <summary>Give the job back now, e.g. on shutdown, so another worker takes it.</summary>
     Task AbandonAsync(CancellationToken cancellationToken);
 
-    /// <summary>The job was handed out too often without settling (each worker died or gave it
-    /// back): move it to the poison queue with the reason, so it is not retried again.</summary>
+    /// <summary>The job failed for good — Nix failed the build, or it was handed out too often
+    /// without settling (workers died on it): move it to the poison queue with the reason, for
+    /// operators to inspect, so that it is not retried.</summary>
     Task DeadLetterAsync(string reason, CancellationToken cancellationToken);
 }

@@ -82,7 +82,15 @@ public sealed class FileSystemStorage : IStorageBackend
 
     public Task DeleteAsync(string path, CancellationToken cancellationToken)
     {
-        File.Delete(Resolve(path));
+        try
+        {
+            File.Delete(Resolve(path));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing there: deleting is done.
+        }
+
         return Task.CompletedTask;
     }
 
@@ -118,7 +126,7 @@ public sealed class FileSystemStorage : IStorageBackend
     {
         // Paths come from StorageLayout, never from a request, but refuse escapes anyway.
         var full = Path.GetFullPath(Path.Combine(_root, path));
-        if (!full.StartsWith(_root, StringComparison.Ordinal))
+        if (full != _root && !full.StartsWith(_root + "/", StringComparison.Ordinal))
         {
             throw new ArgumentException($"storage path escapes the root: {path}", nameof(path));
         }

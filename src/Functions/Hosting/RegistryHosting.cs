@@ -60,6 +60,8 @@ public static class RegistryHosting
         var queue = app.Services.GetRequiredService<IBuildQueue>();
         app.Logger.LogInformation(
             "serving package source {Source} ({Kind} {Location}, revision {Revision}, {System}); storage {Backend} at {StoragePath}; queue {Queue}; {Workers} in-process workers; port {Port}",
-            set.Name, source.Kind, source.Location, source.Revision, set.System, storage.Name, Path.GetFullPath(options.StoragePath), queue.Name, options.Workers, options.Port);
+            set.Name, source.Kind, source.Location, source.Revision, set.System, storage.Name,
+            options.AzureStorage is { } azure ? $"container {azure.Container}" : Path.GetFullPath(options.StoragePath),
+            queue.Name, options.Workers, options.Port);
     }
 }

@@ -40,14 +40,12 @@ public sealed class NixFailureTests : IDisposable
     {
         var set = WriteSet($"echo fixture started >&2; /bin/sleep 30 0.{nonce}; echo done > $out");
         var logger = new ListLogger<NixClient>();
-        var clock = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<NixException>(() =>
             Client(TimeSpan.FromSeconds(2), logger).PrepareAsync(new PrepareRequest(["pkg"], "x86_64-linux", set), CancellationToken.None));
 
         Assert.Equal(NixFailureKind.Timeout, error.Kind);
         Assert.Contains("timeout of 2 s", error.Message);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
         Assert.Contains(error.LogTail, l => l.Contains("fixture started"));
         Assert.True(await NoProcessMentionsAsync(nonce), "the builder's sleep outlived the timeout");
     }

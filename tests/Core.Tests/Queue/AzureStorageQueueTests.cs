@@ -123,7 +123,7 @@ public sealed class AzureStorageQueueTests(AzuriteQueueFixture azurite)
     {
         var q = await NewQueueAsync(TimeSpan.FromSeconds(2));
         await q.Queue.EnqueueAsync(Job("long-build"), Ct);
-        var lease = await ReceiveAsync(q.Queue);
+        var lease = (AzureStorageQueue.AzureBuildLease)await ReceiveAsync(q.Queue);
         var other = new AzureStorageQueue(azurite.Service, q.Options);
 
         // The wait is the thing under test, not synchronisation: without renewal the server makes
@@ -132,7 +132,7 @@ public sealed class AzureStorageQueueTests(AzuriteQueueFixture azurite)
         using var hold = new CancellationTokenSource(TimeSpan.FromSeconds(7));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => other.ReceiveAsync(hold.Token));
 
-        Assert.False(lease.Lost.IsCancellationRequested());
+        Assert.False(lease.Lost.IsCancellationRequested);
         Assert.Equal(1, await CountAsync(q.Raw));
         await lease.CompleteAsync(Ct);
         Assert.Equal(0, await CountAsync(q.Raw));

@@ -1,17 +1,18 @@
-// One Azurite queue service for the Azure queue tests: started on a free port with in-memory
-// persistence, ready when it prints that it is listening. Private to Core.Tests because this
-// project does not reference tests/TestSupport (which pulls in the HTTP app); the shared
-// Azurite helper there starts the same binary the same way. A missing Azurite fails the
-// tests with the command that installs it instead of skipping them: a skipped test looks green.
+// One Azurite queue service for the Azure queue tests: in-memory persistence, given port 0
+// and ready when it prints the port it bound ("… successfully listens on http://127.0.0.1:<port>"),
+// so no other process can take the port between choosing and binding it. Private to
+// Core.Tests because this project does not reference tests/TestSupport (which pulls in the
+// HTTP app); TestSupport's Azurite starts the same installation the same way. A missing
+// Azurite fails the tests with the command that installs it instead of skipping them: a
+// skipped test looks green.
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using Azure.Storage.Queues;
 
 namespace Nixery.Core.Tests.Queue;
 
-public sealed class AzuriteQueueFixture : IAsyncLifetime
+public sealed partial class AzuriteQueueFixture : IAsyncLifetime
 {
     // Azurite's well-known development account (public, documented by Microsoft).
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -34,7 +35,6 @@ public sealed class AzuriteQueueFixture : IAsyncLifetime
             throw new InvalidOperationException($"Azurite is missing ({binary}): run scripts/setup (as root) from {root} first.");
         }
 
-        QueuePort = FreePort();
         var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
@@ -42,12 +42,12 @@ public sealed class AzuriteQueueFixture : IAsyncLifetime
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (var arg in new[] { "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent", "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString() })
+        foreach (var arg in new[] { "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry", "--queueHost", "127.0.0.1", "--queuePort", "0" })
         {
             start.ArgumentList.Add(arg);
         }
 
-        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) =>
         {
@@ -61,9 +61,9 @@ public sealed class AzuriteQueueFixture : IAsyncLifetime
                 _output.AppendLine(e.Data);
             }
 
-            if (e.Data.Contains("listening", StringComparison.OrdinalIgnoreCase))
+            if (Listening().Match(e.Data) is { Success: true } match)
             {
-                listening.TrySetResult();
+                listening.TrySetResult(int.Parse(match.Groups["port"].Value));
             }
         };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (_output) { _output.AppendLine(e.Data); } } };
@@ -74,11 +74,12 @@ public sealed class AzuriteQueueFixture : IAsyncLifetime
 
         try
         {
-            // A cap on a hung start, not a readiness poll: readiness is the "listening" line.
-            await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            // A cap on a hung start, not a readiness poll: readiness is the line naming the bound port.
+            QueuePort = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException)
         {
+            await DisposeAsync();
             throw new InvalidOperationException($"Azurite did not report listening within 60 s:\n{Output}");
         }
 
@@ -107,12 +108,9 @@ public sealed class AzuriteQueueFixture : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    // azurite-queue 3.37 prints "Azurite Queue service successfully listens on http://127.0.0.1:36851".
+    [GeneratedRegex(@"Queue service (?:is )?successfully listen(?:s|ing) (?:on|at) https?://[^:/]+:(?<port>\d+)", RegexOptions.CultureInvariant)]
+    private static partial Regex Listening();
 
     private static string FindRoot()
     {

@@ -30,8 +30,6 @@ public sealed partial record AzureQueueOptions
     /// between two renewals. A worker that dies loses its job for at most this long.</summary>
     public TimeSpan Visibility { get; init; } = TimeSpan.FromSeconds(300);
 
-    /// <summary>NIXERY_MAX_DEQUEUE: times a job is handed out before the worker dead-letters it.</summary>
-    public int MaxDequeueCount { get; init; } = 3;
 
     /// <summary>The first wait after an empty poll; it doubles on each empty poll up to
     /// <see cref="MaxPollDelay"/> and starts again after a message. Not configurable from the
@@ -49,10 +47,6 @@ public sealed partial record AzureQueueOptions
 
     /// <summary>AZURE_CLIENT_ID: the client id of a user-assigned managed identity, when one is used.</summary>
     public string? ManagedIdentityClientId { get; init; }
-
-    /// <summary>The worker's poison policy: the job has been handed out more often than allowed,
-    /// each time without being settled (workers died or gave it back).</summary>
-    public bool IsPoisoned(IBuildLease lease) => lease.DequeueCount > MaxDequeueCount;
 
     /// <summary>Queue names: 3–63 characters, lower-case letters, digits and single hyphens,
     /// starting and ending with a letter or digit (Azure's naming rules for queues).</summary>
@@ -76,11 +70,6 @@ public sealed partial record AzureQueueOptions
         if (MinPollDelay <= TimeSpan.Zero || MaxPollDelay < MinPollDelay)
         {
             throw new ArgumentException($"poll delays {MinPollDelay}..{MaxPollDelay} must be positive and in order");
-        }
-
-        if (MaxDequeueCount < 1)
-        {
-            throw new ArgumentException($"max dequeue count {MaxDequeueCount} must be at least 1");
         }
     }
 
@@ -154,7 +143,6 @@ public sealed partial record AzureQueueOptions
         {
             QueueName = name,
             Visibility = TimeSpan.FromSeconds(Int(config, "NIXERY_QUEUE_VISIBILITY", (int)defaults.Visibility.TotalSeconds, 10, 3600, errors)),
-            MaxDequeueCount = Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
             ConnectionString = connectionString,
             QueueServiceUri = serviceUri,
             ManagedIdentityClientId = NonEmpty(config["AZURE_CLIENT_ID"]),

@@ -4,11 +4,11 @@
 // Message format
 //   The message text is Base64 of the UTF-8 JSON of a BuildJob (CoreJson.Default.BuildJob):
 //     eyJ2ZXJzaW9uIjoxLCJqb2JJZCI6Ii4uLiIsImltYWdlS2V5IjoiLi4uIiwi…
-//   Base64 because that is what the rest of the Azure tooling reads and writes: the Functions
-//   queue trigger, the portal's and Storage Explorer's message views, `az storage message`,
-//   the v11 SDK all treat message text as Base64 by default, and KEDA only counts messages,
-//   so Base64 never costs interoperability while raw JSON would (a Functions trigger would
-//   poison every message it cannot decode). The encoding is done here, with the SDK client at
+//   Base64 because that is what the rest of the Azure tooling expects: the Functions queue
+//   trigger decodes Base64 by default (host.json "messageEncoding": "base64") and poisons what
+//   it cannot decode, the v11 SDK encoded by default (CloudQueue.EncodeMessage), Storage
+//   Explorer encodes the messages it adds; KEDA's azure-queue scaler only counts messages.
+//   Base64 costs nothing there, while raw JSON would break the Functions trigger. The encoding is done here, with the SDK client at
 //   QueueMessageEncoding.None, rather than by setting QueueMessageEncoding.Base64 on the
 //   client: the wire text is the same, but the SDK's own decoder throws (or raises an event
 //   that has to be wired when the client is built) on a message it cannot decode, before we
@@ -20,6 +20,8 @@
 // Receiving and renewal
 //   ReceiveAsync polls ReceiveMessage(visibility); an empty poll waits 250 ms, doubling to 5 s,
 //   and the wait starts again at 250 ms after a message (each poll is a billed transaction).
+//   A receive cancelled while its request is in flight may already have hidden a message:
+//   that message comes back after V, like a crashed worker's.
 //   A received message is invisible to other workers for the visibility timeout V (default
 //   300 s). A build can take longer, so the lease renews: every V/3 it calls
 //   UpdateMessage(id, popReceipt, visibility: V), which pushes the time the message becomes
@@ -46,7 +48,7 @@
 //   build the same image, one after the other or even at once. That is safe because every
 //   write of a build is content-addressed (blobs) or conditional (the image index entry), so
 //   the second build uploads the same bytes. DequeueCount counts deliveries; the worker
-//   dead-letters a job delivered more than NIXERY_MAX_DEQUEUE times (AzureQueueOptions.IsPoisoned)
+//   dead-letters a job delivered more than NIXERY_MAX_DEQUEUE times (BuildWorker's policy)
 //   so a build that kills its worker every time does not loop forever.
 using System.Collections.Concurrent;
 using System.Text;

@@ -14,7 +14,8 @@
 //                                partial blob under blobs/.
 //   redirect URLs                a read-only SAS for one blob, a few minutes long: signed with
 //                                the account key when there is one, else with a cached user
-//                                delegation key (managed identity).
+//                                delegation key (managed identity); null ("stream it
+//                                yourself") when reached through a SAS connection string.
 using System.Runtime.CompilerServices;
 using global::Azure;
 using global::Azure.Storage.Blobs;
@@ -178,6 +179,13 @@ public sealed class AzureBlobStorage : IStorageBackend
         if (blob.CanGenerateSasUri)
         {
             return blob.GenerateSasUri(sas);
+        }
+
+        if (_container.Uri.Query.Contains("sig=", StringComparison.Ordinal))
+        {
+            // Reached through a SAS connection string: no key to sign with and no identity to
+            // ask for a delegation key, so the caller streams the blob itself.
+            return null;
         }
 
         var key = await DelegationKeyAsync(now, cancellationToken);

@@ -1,0 +1,194 @@
+// The Azure queue's settings: defaults, the documented ranges, one sentence per wrong or
+// missing setting, and the poison policy helper. No Azurite needed.
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Nixery.Core.Names;
+using Nixery.Core.Queue;
+using Nixery.Core.Queue.Azure;
+
+namespace Nixery.Core.Tests.Queue;
+
+public sealed class AzureQueueOptionsTests
+{
+    private const string Azurite = "UseDevelopmentStorage=true";
+
+    private static (AzureQueueOptions Options, List<string> Errors) Parse(params (string Key, string Value)[] settings)
+    {
+        var config = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+            .Build();
+        var errors = new List<string>();
+        return (AzureQueueOptions.FromConfiguration(config, errors), errors);
+    }
+
+    [Fact]
+    public void DefaultsWithAConnectionString()
+    {
+        var (options, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite));
+
+        Assert.Empty(errors);
+        Assert.Equal(
+            new AzureQueueOptions
+            {
+                QueueName = "nixery-builds",
+                Visibility = TimeSpan.FromSeconds(300),
+                ConnectionString = Azurite,
+            },
+            options);
+        Assert.Equal("nixery-builds-poison", options.PoisonQueueName);
+    }
+
+    [Fact]
+    public void SettingsAreRead()
+    {
+        var (options, errors) = Parse(
+            ("AZURE_STORAGE_QUEUE_URL", "https://acct.queue.core.windows.net"),
+            ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001"),
+            ("NIXERY_QUEUE_NAME", "builds-2"),
+            ("NIXERY_QUEUE_VISIBILITY", "60"));
+
+        Assert.Empty(errors);
+        Assert.Equal(
+            new AzureQueueOptions
+            {
+                QueueName = "builds-2",
+                Visibility = TimeSpan.FromSeconds(60),
+                QueueServiceUri = new Uri("https://acct.queue.core.windows.net"),
+                ManagedIdentityClientId = "00000000-0000-0000-0000-000000000001",
+            },
+            options);
+    }
+
+    [Fact]
+    public void MissingConnectionIsOneSentenceNamingBothSettings()
+    {
+        var (_, errors) = Parse();
+
+        var error = Assert.Single(errors);
+        Assert.Contains("AZURE_STORAGE_CONNECTION_STRING", error, StringComparison.Ordinal);
+        Assert.Contains("AZURE_STORAGE_QUEUE_URL", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BothConnectionsAtOnceAreRefused()
+    {
+        var (_, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("AZURE_STORAGE_QUEUE_URL", "https://acct.queue.core.windows.net"));
+
+        Assert.Equal(["AZURE_STORAGE_CONNECTION_STRING and AZURE_STORAGE_QUEUE_URL are both set; set only one of them."], errors);
+    }
+
+    [Theory]
+    [InlineData("http://acct.queue.core.windows.net")]
+    [InlineData("acct.queue.core.windows.net")]
+    [InlineData("https://acct.queue.core.windows.net/?sv=2020&sig=x")]
+    public void QueueUrlMustBeAnHttpsEndpoint(string url)
+    {
+        var (options, errors) = Parse(("AZURE_STORAGE_QUEUE_URL", url));
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith($"AZURE_STORAGE_QUEUE_URL is '{url}'; it must be", error, StringComparison.Ordinal);
+        Assert.Null(options.QueueServiceUri);
+    }
+
+    [Fact]
+    public void MalformedConnectionStringIsNamed()
+    {
+        var (_, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", "not a connection string"));
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("AZURE_STORAGE_CONNECTION_STRING is not a valid storage connection string", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ab")]
+    [InlineData("Nixery-builds")]
+    [InlineData("nixery--builds")]
+    [InlineData("-nixery")]
+    [InlineData("nixery-")]
+    [InlineData("nixery_builds")]
+    [InlineData("nixery.builds")]
+    [InlineData("a23456789012345678901234567890123456789012345678901234567x")] // 58: no room for "-poison"
+    public void BadQueueNamesAreRefused(string name)
+    {
+        var (options, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("NIXERY_QUEUE_NAME", name));
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith($"NIXERY_QUEUE_NAME is '{name}'; it must be 3 to 57 lower-case letters", error, StringComparison.Ordinal);
+        Assert.Equal("nixery-builds", options.QueueName);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("a-b-c")]
+    [InlineData("123")]
+    [InlineData("a2345678901234567890123456789012345678901234567890123456x")] // 57
+    public void GoodQueueNamesAreAccepted(string name)
+    {
+        var (options, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("NIXERY_QUEUE_NAME", name));
+
+        Assert.Empty(errors);
+        Assert.Equal(name, options.QueueName);
+    }
+
+    [Theory]
+    [InlineData("NIXERY_QUEUE_VISIBILITY", "9", "NIXERY_QUEUE_VISIBILITY is '9'; it must be a whole number from 10 to 3600.")]
+    [InlineData("NIXERY_QUEUE_VISIBILITY", "3601", "NIXERY_QUEUE_VISIBILITY is '3601'; it must be a whole number from 10 to 3600.")]
+    [InlineData("NIXERY_QUEUE_VISIBILITY", "five", "NIXERY_QUEUE_VISIBILITY is 'five'; it must be a whole number from 10 to 3600.")]
+    public void NumbersOutOfRangeAreNamed(string key, string value, string expected)
+    {
+        var (_, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), (key, value));
+
+        Assert.Equal([expected], errors);
+    }
+
+    [Theory]
+    [InlineData("10", 10)]
+    [InlineData("3600", 3600)]
+    public void VisibilityRangeEndsAreAccepted(string value, int seconds)
+    {
+        var (options, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("NIXERY_QUEUE_VISIBILITY", value));
+
+        Assert.Empty(errors);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), options.Visibility);
+    }
+
+    [Fact]
+    public void EveryWrongSettingGetsItsOwnSentence()
+    {
+        var (_, errors) = Parse(("NIXERY_QUEUE_NAME", "X"), ("NIXERY_QUEUE_VISIBILITY", "0"));
+
+        Assert.Equal(3, errors.Count);
+        Assert.Single(errors, e => e.StartsWith("NIXERY_QUEUE_NAME", StringComparison.Ordinal));
+        Assert.Single(errors, e => e.StartsWith("NIXERY_QUEUE_VISIBILITY", StringComparison.Ordinal));
+        Assert.Single(errors, e => e.StartsWith("neither AZURE_STORAGE_CONNECTION_STRING", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ServiceClientComesFromTheConnectionStringOrTheUrl()
+    {
+        var fromString = new AzureQueueOptions { ConnectionString = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net" }.CreateServiceClient();
+        var fromUrl = new AzureQueueOptions { QueueServiceUri = new Uri("https://other.queue.core.windows.net") }.CreateServiceClient();
+
+        Assert.Equal(new Uri("https://acct.queue.core.windows.net/"), fromString.Uri);
+        Assert.Equal("acct", fromString.AccountName);
+        Assert.Equal(new Uri("https://other.queue.core.windows.net/"), fromUrl.Uri);
+        Assert.Throws<InvalidOperationException>(() => new AzureQueueOptions().CreateServiceClient());
+    }
+
+    [Fact]
+    public void ShortVisibilityIsAllowedInTheObjectButNotZero()
+    {
+        new AzureQueueOptions { Visibility = TimeSpan.FromSeconds(1) }.Validate();
+
+        Assert.Throws<ArgumentException>(() => new AzureQueueOptions { Visibility = TimeSpan.Zero }.Validate());
+        Assert.Throws<ArgumentException>(() => new AzureQueueOptions { QueueName = "Bad_Name" }.Validate());
+    }
+
+    [Fact]
+    public void QueueRefusesInvalidOptions()
+    {
+        var service = new QueueServiceClient(Azurite);
+
+        Assert.Throws<ArgumentException>(() => new AzureStorageQueue(service, new AzureQueueOptions { QueueName = "no" }));
+    }
+}
