@@ -85,6 +85,28 @@ public sealed class AzureClusterTests
     }
 
     [Fact]
+    public async Task AWorkerStoppedWithSigtermHandsItsJobBackAtOnce()
+    {
+        await using var cluster = await AzureCluster.StartAsync();
+        var (_, registry) = await cluster.StartHttpAsync("http", WaitForBuild);
+        // A long lease: only a job handed back explicitly can reach the next worker in time.
+        var longLease = new Dictionary<string, string> { ["NIXERY_QUEUE_VISIBILITY"] = "3600" };
+        var stopping = await cluster.StartWorkerAsync("stopping-worker", longLease);
+        using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+
+        var pull = client.GetAsync(new Uri(registry, "v2/curl/git/perl/python3/manifests/latest"));
+        await stopping.WaitForLineAsync(@"packed layer \S+ 1/", TimeSpan.FromMinutes(5));
+        var exitCode = await stopping.StopAsync(TimeSpan.FromMinutes(1));
+        var next = await cluster.StartWorkerAsync("next-worker", longLease);
+        using var response = await pull;
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(1, stopping.CountLines("returning job .* to the queue on shutdown"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, next.CountLines("built image"));
+    }
+
+    [Fact]
     public async Task APackageSetThatAlwaysFailsEndsInThePoisonQueueAndA404WithTheReason()
     {
         var set = Directory.CreateTempSubdirectory("nixery-failing-set-").FullName;

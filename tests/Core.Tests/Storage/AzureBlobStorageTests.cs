@@ -143,6 +143,26 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
     }
 
     [Fact]
+    public async Task StagedUploadInFlightIsInvisibleToListingSoTheSweeperCannotDeleteIt()
+    {
+        var content = new byte[20 * 1024 * 1024];
+        new Random(9).NextBytes(content);
+        await using (var upload = await Backend.BeginStagedUploadAsync(Ct))
+        {
+            await upload.Content.WriteAsync(content, Ct);
+
+            // Blocks are on the service, under staging/, but not a blob that List shows.
+            Assert.Single(await ListRawAsync(StorageLayout.StagingPrefix));
+            Assert.Empty(await ToListAsync(Backend.ListAsync(StorageLayout.StagingPrefix, Ct)));
+
+            await upload.CommitAsync("blobs/sha256/long", null, Ct);
+        }
+
+        await using var stream = await Backend.OpenReadAsync("blobs/sha256/long", Ct);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), Convert.ToHexStringLower(await SHA256.HashDataAsync(stream!, Ct)));
+    }
+
+    [Fact]
     public async Task AbandonedStagedUploadLeavesNoBlobUnderStagingNotEvenUncommittedBlocks()
     {
         await using (var upload = await Backend.BeginStagedUploadAsync(Ct))
@@ -169,6 +189,37 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
 
         Assert.Equal(before, await Backend.StatAsync("blobs/sha256/same", Ct));
         Assert.Empty(await ListRawAsync(StorageLayout.StagingPrefix));
+    }
+
+    [Fact]
+    public async Task EmptyStagedUploadCommitsAnEmptyBlob()
+    {
+        await using (var upload = await Backend.BeginStagedUploadAsync(Ct))
+        {
+            await upload.CommitAsync("blobs/sha256/empty", "application/octet-stream", Ct);
+        }
+
+        var props = await Backend.StatAsync("blobs/sha256/empty", Ct);
+        Assert.Equal(new BlobProperties(0, "application/octet-stream", props!.ETag), props);
+        Assert.Empty(await ListRawAsync(StorageLayout.StagingPrefix));
+    }
+
+    [Fact]
+    public async Task ConcurrentCommitsOfTheSameContentLeaveOneBlobAndNoStaging()
+    {
+        var content = new byte[9 * 1024 * 1024];
+        new Random(11).NextBytes(content);
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            await using var upload = await Backend.BeginStagedUploadAsync(Ct);
+            await upload.Content.WriteAsync(content, Ct);
+            await upload.CommitAsync("blobs/sha256/raced", "application/octet-stream", Ct);
+        }));
+
+        await using var stream = await Backend.OpenReadAsync("blobs/sha256/raced", Ct);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), Convert.ToHexStringLower(await SHA256.HashDataAsync(stream!, Ct)));
+        Assert.Equal(["blobs/sha256/raced"], await ListRawAsync(""));
     }
 
     [Fact]
@@ -216,6 +267,17 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
         }
 
         return names;
+    }
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items)
+        {
+            list.Add(item);
+        }
+
+        return list;
     }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider

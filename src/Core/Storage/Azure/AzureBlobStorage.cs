@@ -6,12 +6,13 @@
 //                                no staging copy is needed for WriteAsync.
 //   create-if-absent             If-None-Match: *  → 409 BlobAlreadyExists when it exists.
 //   replace-if-unchanged         If-Match: <etag>  → 412 ConditionNotMet when it changed.
-//   streamed upload, digest      blocks stream into staging/<id> (never the whole blob in
-//   known only at the end        memory); Commit then copies staging → blobs/… server-side and
+//   streamed upload, digest      blocks are staged on staging/<id> as they come (never the
+//   known only at the end        whole blob in memory; BlockUploadStream); Commit commits the
+//                                block list there, copies staging → blobs/… server-side and
 //                                deletes the staging blob. Blocks cannot be moved between
-//                                blobs, and the final name is unknown until the last byte,
-//                                so a copy is the only way that never shows a reader a
-//                                partial blob under blobs/.
+//                                blobs and the final name is unknown until the last byte, so
+//                                a copy is the only way that never shows a reader a partial
+//                                blob under blobs/.
 //   redirect URLs                a read-only SAS for one blob, a few minutes long: signed with
 //                                the account key when there is one, else with a cached user
 //                                delegation key (managed identity); null ("stream it
@@ -54,8 +55,6 @@ public sealed class AzureBlobStorage : IStorageBackend
 
     public string Name => "azure-blob";
 
-    public BlobContainerClient Container => _container;
-
     /// <summary>Creates the container (private access) if it does not exist yet, then the backend.</summary>
     public static async Task<AzureBlobStorage> CreateAsync(BlobContainerClient container, TimeSpan sasExpiry, CancellationToken cancellationToken, TimeProvider? time = null)
     {
@@ -85,8 +84,26 @@ public sealed class AzureBlobStorage : IStorageBackend
     {
         try
         {
-            // allowModifications: false pins the ETag seen at open: a blob replaced while it is
-            // read fails the read instead of mixing two versions. The stream seeks by ranged GETs.
+            // One ranged GET is a consistent snapshot: small objects — status records and
+            // manifests, which are replaced while others read them — come whole from it. A
+            // properties call followed by an If-Match read would fail with 412 whenever the
+            // object was replaced in between (seen under 50 concurrent pulls).
+            var first = await Blob(path).DownloadStreamingAsync(
+                new BlobDownloadOptions { Range = new HttpRange(0, SnapshotReadLimit) }, cancellationToken);
+            using (var head = first.Value)
+            {
+                if (head.Details.ContentLength == TotalLength(head.Details.ContentRange, head.Details.ContentLength))
+                {
+                    var whole = new MemoryStream((int)head.Details.ContentLength);
+                    await head.Content.CopyToAsync(whole, cancellationToken);
+                    whole.Position = 0;
+                    return whole;
+                }
+            }
+
+            // Larger objects are layers, which are immutable. allowModifications: false pins the
+            // ETag seen at open, so a replaced blob fails the read instead of mixing versions;
+            // the stream seeks by ranged GETs.
             var options = new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 * 1024 * 1024 };
             return await Blob(path).OpenReadAsync(options, cancellationToken);
         }
@@ -94,6 +111,21 @@ public sealed class AzureBlobStorage : IStorageBackend
         {
             return null;
         }
+        catch (RequestFailedException e) when (e.Status == 416)
+        {
+            // A range starting at 0 is unsatisfiable only for an empty blob.
+            return new MemoryStream([], writable: false);
+        }
+    }
+
+    /// <summary>Objects up to this size are read in one request.</summary>
+    private const int SnapshotReadLimit = 4 * 1024 * 1024;
+
+    /// <summary>The whole object's length from "bytes a-b/total"; without a range, the length itself.</summary>
+    private static long TotalLength(string? contentRange, long contentLength)
+    {
+        var slash = contentRange?.LastIndexOf('/') ?? -1;
+        return slash >= 0 && long.TryParse(contentRange![(slash + 1)..], out var total) ? total : contentLength;
     }
 
     public async Task WriteAsync(string path, Stream content, string? contentType, CancellationToken cancellationToken)
@@ -133,11 +165,10 @@ public sealed class AzureBlobStorage : IStorageBackend
         }
     }
 
-    public async Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken)
+    public Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken)
     {
         var staging = _container.GetBlockBlobClient(StorageLayout.Staging(Guid.NewGuid().ToString("N")));
-        var stream = await staging.OpenWriteAsync(overwrite: true, new BlockBlobOpenWriteOptions { BufferSize = BlockSize }, cancellationToken);
-        return new StagedUpload(this, staging, stream);
+        return Task.FromResult<IStagedUpload>(new StagedUpload(this, staging, new BlockUploadStream(staging, BlockSize)));
     }
 
     public async Task DeleteAsync(string path, CancellationToken cancellationToken) =>
@@ -220,24 +251,24 @@ public sealed class AzureBlobStorage : IStorageBackend
     private Task UploadSmallAsync(string path, ReadOnlyMemory<byte> content, string? contentType, BlobRequestConditions conditions, CancellationToken cancellationToken) =>
         Blob(path).UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions { HttpHeaders = Headers(contentType), Conditions = conditions }, cancellationToken);
 
-    /// <summary>Blocks streamed into staging/&lt;id&gt;; committed by a server-side copy.</summary>
-    private sealed class StagedUpload(AzureBlobStorage owner, BlockBlobClient staging, Stream stream) : IStagedUpload
+    /// <summary>Blocks staged on staging/&lt;id&gt; (BlockUploadStream); committed there, then
+    /// copied server-side to the final path.</summary>
+    private sealed class StagedUpload(AzureBlobStorage owner, BlockBlobClient staging, BlockUploadStream stream) : IStagedUpload
     {
-        private bool _streamClosed;
-        private bool _stagingDeleted;
+        private bool _committed;
+        private bool _done;
 
         public Stream Content => stream;
 
         public async Task CommitAsync(string finalPath, string? contentType, CancellationToken cancellationToken)
         {
-            // Disposing the write stream uploads the last block and commits the block list.
-            await CloseStreamAsync();
+            // The staging blob comes into existence whole, with its content type; a copy takes
+            // the source's properties, so the final blob never exists without its type.
+            await stream.CommitAsync(contentType, cancellationToken);
+            _committed = true;
             var target = owner.Blob(finalPath);
             if (!await target.ExistsAsync(cancellationToken))
             {
-                // Content type on the source first: a copy takes the source's properties, so
-                // the final blob never exists, even briefly, without its content type.
-                await staging.SetHttpHeadersAsync(Headers(contentType), cancellationToken: cancellationToken);
                 try
                 {
                     var copy = await target.StartCopyFromUriAsync(
@@ -253,41 +284,35 @@ public sealed class AzureBlobStorage : IStorageBackend
                 }
             }
 
-            await DeleteStagingAsync(cancellationToken);
+            await staging.DeleteIfExistsAsync(cancellationToken: cancellationToken);
+            _done = true;
         }
 
         public async ValueTask DisposeAsync()
         {
-            if (_stagingDeleted)
+            await stream.DisposeAsync();
+            if (_done || (!_committed && !stream.HasStagedBlocks))
             {
                 return;
             }
 
             try
             {
-                await CloseStreamAsync();
-                await DeleteStagingAsync(CancellationToken.None);
+                if (!_committed)
+                {
+                    // Uncommitted blocks cannot be deleted as such: commit an empty list
+                    // (which drops them) and delete the empty blob that leaves.
+                    await staging.CommitBlockListAsync([], cancellationToken: CancellationToken.None);
+                }
+
+                await staging.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
             }
             catch (RequestFailedException)
             {
-                // Abandoning must not hide the failure that caused it; a leftover staging
-                // blob is never referenced and is swept when stale (StorageLayout).
+                // Abandoning must not hide the failure that caused it. What is left is never
+                // referenced: uncommitted blocks expire by themselves after seven days, and a
+                // committed staging blob is swept when stale (StorageLayout).
             }
-        }
-
-        private async Task CloseStreamAsync()
-        {
-            if (!_streamClosed)
-            {
-                _streamClosed = true;
-                await stream.DisposeAsync();
-            }
-        }
-
-        private async Task DeleteStagingAsync(CancellationToken cancellationToken)
-        {
-            await staging.DeleteIfExistsAsync(cancellationToken: cancellationToken);
-            _stagingDeleted = true;
         }
     }
 }
