@@ -18,7 +18,7 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton(new NixOptions { NixExpressionsPath = options.NixExpressionsPath, Timeout = options.NixTimeout });
         services.AddSingleton<INixClient, NixClient>();
         services.AddSingleton<ILayerGrouper, NixeryLayerGrouper>();
-        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, LoadPopularity(options.PopularityUrl)));
+        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, LoadPopularity(options.PopularityUrl), options.BuildStaleAfter));
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
         if (options.Workers > 0)

@@ -5,7 +5,9 @@
 //   2. The store paths are grouped into at most budget − 1 layers (one is the symlink layer).
 //   3. Each layer not in the layer cache is packed straight into staging/, moved to
 //      blobs/ under its digest, and only then recorded in layers/ — so a cache entry
-//      always names a blob that exists.
+//      always names a blob that exists. A worker claims a layer before packing it; another
+//      worker that needs the same layer meanwhile waits for the record instead of packing
+//      it twice (a claim older than NIXERY_BUILD_STALE is a dead worker's and is taken over).
 //   4. The symlink layer, the config and the manifest follow, as blobs.
 //   5. The image index entry is written last; then the status says done.
 //
@@ -21,7 +23,7 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Images;
 
-public sealed record ImageBuilderOptions(int LayerBudget, Popularity Popularity);
+public sealed record ImageBuilderOptions(int LayerBudget, Popularity Popularity, TimeSpan LayerClaimStaleAfter);
 
 /// <summary>How a build ended, for the status record.</summary>
 public abstract record BuildOutcome;
@@ -35,8 +37,14 @@ public sealed class ImageBuilder(
     INixClient nix,
     ILayerGrouper grouper,
     ImageBuilderOptions options,
+    TimeProvider time,
     ILogger<ImageBuilder> logger)
 {
+    /// <summary>How often a worker waiting for another's layer looks for it.</summary>
+    private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
+
+    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
     public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
     {
         var image = job.Image;
@@ -93,20 +101,50 @@ public sealed class ImageBuilder(
 
     private async Task<BuiltLayer> LayerAsync(string key, Func<Stream, Task<PackedLayer>> pack, string image, int index, int count, CancellationToken ct)
     {
-        if (await store.GetLayerAsync(key, ct) is { } cached
-            && Digest.TryParse(cached.Digest, out var digest)
-            && Digest.TryParse(cached.DiffId, out var diffId)
-            && await store.StatBlobAsync(digest.Value, ct) is not null)
+        var waited = false;
+        while (true)
         {
-            logger.LogInformation("reused layer {Layer} {Index}/{Count} of {Image} as {Digest}", key, index, count, image, cached.Digest);
-            return new BuiltLayer(digest.Value, diffId.Value, cached.Size);
+            if (await CachedLayerAsync(key, ct) is { } cached)
+            {
+                logger.LogInformation("reused layer {Layer} {Index}/{Count} of {Image} as {Digest}", key, index, count, image, cached.Digest);
+                return cached;
+            }
+
+            if (await store.TryClaimLayerAsync(key, _owner, time.GetUtcNow(), options.LayerClaimStaleAfter, ct))
+            {
+                break;
+            }
+
+            if (!waited)
+            {
+                logger.LogInformation("waiting for layer {Layer} {Index}/{Count} of {Image}: another worker is packing it", key, index, count, image);
+                waited = true;
+            }
+
+            await Task.Delay(ClaimPoll, time, ct);
         }
 
-        var packed = await store.PutStreamedBlobAsync(pack, p => p.Digest, MediaTypes.DockerLayerGzip, ct);
-        await store.PutLayerAsync(key, new LayerRecord(packed.Digest.ToString(), packed.DiffId.ToString(), packed.Size), ct);
-        logger.LogInformation("packed layer {Layer} {Index}/{Count} of {Image} as {Digest} ({Size} bytes)", key, index, count, image, packed.Digest, packed.Size);
-        return new BuiltLayer(packed.Digest, packed.DiffId, packed.Size);
+        try
+        {
+            var packed = await store.PutStreamedBlobAsync(pack, p => p.Digest, MediaTypes.DockerLayerGzip, ct);
+            await store.PutLayerAsync(key, new LayerRecord(packed.Digest.ToString(), packed.DiffId.ToString(), packed.Size), ct);
+            logger.LogInformation("packed layer {Layer} {Index}/{Count} of {Image} as {Digest} ({Size} bytes)", key, index, count, image, packed.Digest, packed.Size);
+            return new BuiltLayer(packed.Digest, packed.DiffId, packed.Size);
+        }
+        finally
+        {
+            await store.ReleaseLayerClaimAsync(key, CancellationToken.None);
+        }
     }
+
+    /// <summary>The layer-cache entry, if it names a blob that is really there.</summary>
+    private async Task<BuiltLayer?> CachedLayerAsync(string key, CancellationToken ct) =>
+        await store.GetLayerAsync(key, ct) is { } cached
+            && Digest.TryParse(cached.Digest, out var digest)
+            && Digest.TryParse(cached.DiffId, out var diffId)
+            && await store.StatBlobAsync(digest.Value, ct) is not null
+            ? new BuiltLayer(digest.Value, diffId.Value, cached.Size)
+            : null;
 }
 
 /// <summary>Store path names: /nix/store/&lt;hash&gt;-&lt;name&gt; → &lt;name&gt;.</summary>

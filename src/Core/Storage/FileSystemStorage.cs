@@ -4,6 +4,7 @@
 // replace-if-ETag) take an exclusive lock file so that several processes sharing the
 // folder agree; .NET maps FileShare.None to flock(LOCK_EX) on Unix.
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 
 namespace Nixery.Core.Storage;
 
@@ -134,7 +135,14 @@ public sealed class FileSystemStorage : IStorageBackend
         return full;
     }
 
-    private static string ETagOf(FileInfo info) => $"\"{info.LastWriteTimeUtc.Ticks:x}-{info.Length:x}\"";
+    /// <summary>Small objects (the records that conditional writes guard) are tagged by their
+    /// content, so two writes within one clock tick still differ; large immutable blobs by
+    /// time and length, so a stat never reads a layer.</summary>
+    private static string ETagOf(FileInfo info) => info.Length <= ContentETagLimit
+        ? $"\"{Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(info.FullName)))[..32]}\""
+        : $"\"{info.LastWriteTimeUtc.Ticks:x}-{info.Length:x}\"";
+
+    private const int ContentETagLimit = 64 * 1024;
 
     private static async Task<IDisposable> LockAsync(string target, CancellationToken cancellationToken)
     {

@@ -55,6 +55,35 @@ public sealed class RegistryStore(IStorageBackend backend)
     public Task PutLayerAsync(string layerKey, LayerRecord record, CancellationToken ct) =>
         WriteJsonAsync(StorageLayout.Layer(layerKey), record, CoreJson.Default.LayerRecord, ct);
 
+    /// <summary>Claims the packing of a layer so that two workers do not pack the same one at
+    /// once: true if this caller may pack it now. A claim older than <paramref name="staleAfter"/>
+    /// belongs to a worker that died and is taken over (ETag-conditional, one winner). Losing a
+    /// claim only costs waiting: layers are content-addressed, so a race still ends correctly.</summary>
+    public async Task<bool> TryClaimLayerAsync(string layerKey, string owner, DateTimeOffset now, TimeSpan staleAfter, CancellationToken ct)
+    {
+        var path = StorageLayout.LayerClaim(layerKey);
+        var claim = System.Text.Encoding.UTF8.GetBytes($"{owner} {now.ToUnixTimeMilliseconds()}");
+        if (await backend.TryCreateAsync(path, claim, "text/plain", ct))
+        {
+            return true;
+        }
+
+        var props = await backend.StatAsync(path, ct);
+        if (props is null)
+        {
+            // Released between our create and our look: try once more.
+            return await backend.TryCreateAsync(path, claim, "text/plain", ct);
+        }
+
+        await using var stream = await backend.OpenReadAsync(path, ct);
+        var text = stream is null ? "" : await new StreamReader(stream).ReadToEndAsync(ct);
+        var at = long.TryParse(text[(text.LastIndexOf(' ') + 1)..], out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.MinValue;
+        return now - at > staleAfter && await backend.TryReplaceAsync(path, claim, props.ETag, "text/plain", ct);
+    }
+
+    public Task ReleaseLayerClaimAsync(string layerKey, CancellationToken ct) =>
+        backend.DeleteAsync(StorageLayout.LayerClaim(layerKey), ct);
+
     public Task<BuildStatus?> GetStatusAsync(string imageKey, CancellationToken ct) =>
         ReadJsonAsync(StorageLayout.Status(imageKey), CoreJson.Default.BuildStatus, ct);
 

@@ -3,6 +3,7 @@
 //   blobs/sha256/<hex>        immutable, content-addressed: layers, configs, manifests
 //   images/<image-key>.json   image key → manifest digest, media type, size (written last)
 //   layers/<layer-key>.json   layer cache: hash of a layer's store-path set → digest, diff_id, size
+//   layers/<layer-key>.claim  a worker is packing that layer (created conditionally; deleted after)
 //   status/<image-key>.json   queued | building | failed (+ reason, missing packages, log tail) | done
 //   staging/<id>              uploads in flight; never referenced; swept when stale
 //
@@ -21,6 +22,8 @@ public static class StorageLayout
     public static string Image(string imageKey) => $"images/{imageKey}.json";
 
     public static string Layer(string layerKey) => $"layers/{layerKey}.json";
+
+    public static string LayerClaim(string layerKey) => $"layers/{layerKey}.claim";
 
     public static string Status(string imageKey) => $"status/{imageKey}.json";
 

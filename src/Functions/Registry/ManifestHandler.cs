@@ -62,6 +62,7 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
             using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
             if (document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty("mediaType", out var type)
+                && type.ValueKind == JsonValueKind.String
                 && type.GetString() is MediaTypes.DockerManifest or MediaTypes.OciManifest or MediaTypes.OciIndex)
             {
                 return type.GetString()!;

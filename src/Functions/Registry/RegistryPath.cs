@@ -18,20 +18,21 @@ public sealed record RegistryPath(ResourceKind Kind, string Name, string Referen
 {
     public static RegistryPath Parse(string path)
     {
-        foreach (var (marker, kind) in new[] { ("/manifests/", ResourceKind.Manifest), ("/blobs/", ResourceKind.Blob) })
+        // The marker that stands last wins: /v2/foo/manifests/blobs/<digest> is a blob of the
+        // repository "foo/manifests".
+        var (at, marker, kind) = new[] { ("/manifests/", ResourceKind.Manifest), ("/blobs/", ResourceKind.Blob) }
+            .Select(m => (At: path.LastIndexOf(m.Item1, StringComparison.Ordinal), Marker: m.Item1, Kind: m.Item2))
+            .MaxBy(m => m.At);
+        if (at > 0)
         {
-            var at = path.LastIndexOf(marker, StringComparison.Ordinal);
-            if (at > 0)
+            var name = path[..at];
+            if (!ReferenceGrammar.IsValidName(name))
             {
-                var name = path[..at];
-                if (!ReferenceGrammar.IsValidName(name))
-                {
-                    throw new RegistryException(ErrorCode.NameInvalid,
-                        $"invalid repository name '{Shorten(name)}': each path component must be lower-case letters and digits, optionally separated by '.', '_' or '-' (at most {ReferenceGrammar.MaxNameLength} characters)");
-                }
-
-                return new RegistryPath(kind, name, path[(at + marker.Length)..]);
+                throw new RegistryException(ErrorCode.NameInvalid,
+                    $"invalid repository name '{Shorten(name)}': each path component must be lower-case letters and digits, optionally separated by '.', '_' or '-' (at most {ReferenceGrammar.MaxNameLength} characters)");
             }
+
+            return new RegistryPath(kind, name, path[(at + marker.Length)..]);
         }
 
         throw new RegistryException(ErrorCode.NotFound, $"no registry endpoint at /v2/{Shorten(path)}");
