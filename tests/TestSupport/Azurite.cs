@@ -23,24 +23,28 @@ public sealed partial class Azurite : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output;
 
-    private Azurite(Process process, StringBuilder output, int blobPort, int queuePort)
+    private Azurite(Process process, StringBuilder output, int blobPort, int queuePort, bool https)
     {
         _process = process;
         _output = output;
         BlobPort = blobPort;
         QueuePort = queuePort;
+        Scheme = https ? "https" : "http";
     }
+
+    /// <summary>"https" when started with a certificate (--cert/--key), else "http".</summary>
+    public string Scheme { get; }
 
     public int BlobPort { get; }
 
     public int QueuePort { get; }
 
-    public Uri BlobEndpoint => new($"http://127.0.0.1:{BlobPort}/{AccountName}");
+    public Uri BlobEndpoint => new($"{Scheme}://127.0.0.1:{BlobPort}/{AccountName}");
 
-    public Uri QueueEndpoint => new($"http://127.0.0.1:{QueuePort}/{AccountName}");
+    public Uri QueueEndpoint => new($"{Scheme}://127.0.0.1:{QueuePort}/{AccountName}");
 
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};";
+        $"DefaultEndpointsProtocol={Scheme};AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};";
 
     /// <summary>What Azurite printed so far, for failure messages.</summary>
     public string Output
@@ -54,8 +58,11 @@ public sealed partial class Azurite : IAsyncDisposable
         }
     }
 
-    public static async Task<Azurite> StartAsync()
+    /// <summary>Starts Azurite; <paramref name="extraArguments"/> are added to its command line
+    /// (e.g. "--oauth basic --cert … --key …", which also makes the endpoints https).</summary>
+    public static async Task<Azurite> StartAsync(IReadOnlyList<string>? extraArguments = null)
     {
+        var https = extraArguments?.Contains("--cert") ?? false;
         var executable = Path.Combine(RepoPaths.StateDir, "azurite", "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
         {
@@ -77,6 +84,11 @@ public sealed partial class Azurite : IAsyncDisposable
             "--queueHost", "127.0.0.1", "--queuePort", "0",
             "--tableHost", "127.0.0.1", "--tablePort", "0",
         })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in extraArguments ?? [])
         {
             start.ArgumentList.Add(arg);
         }
@@ -103,12 +115,12 @@ public sealed partial class Azurite : IAsyncDisposable
         {
             // A cap on a hung start, not a readiness poll: readiness is the "listening" lines.
             var ports = await Task.WhenAll(blob.Task, queue.Task).WaitAsync(StartTimeout);
-            return new Azurite(process, output, ports[0], ports[1]);
+            return new Azurite(process, output, ports[0], ports[1], https);
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
             // Stopping it first also drains its output, so the message below is complete.
-            var failed = new Azurite(process, output, 0, 0);
+            var failed = new Azurite(process, output, 0, 0, https);
             await failed.DisposeAsync();
             var why = e is TimeoutException ? $"did not report its blob and queue services listening within {StartTimeout.TotalSeconds:0} s" : e.Message;
             throw new InvalidOperationException($"Azurite ({executable}) {why}; its output:\n{failed.Output}", e);

@@ -1,12 +1,13 @@
 // Start-up validation: defaults, and a sentence naming each wrong setting, all at once.
 using Microsoft.Extensions.Configuration;
 using Nixery.Core.Options;
+using Nixery.TestSupport;
 
 namespace Nixery.Core.Tests.Options;
 
 public sealed class RegistryOptionsTests : IDisposable
 {
-    private readonly TestFolder _folder = new();
+    private readonly TempDir _folder = new();
 
     private readonly string _pkgs;
 

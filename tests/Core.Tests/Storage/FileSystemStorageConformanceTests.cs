@@ -1,12 +1,13 @@
 // The filesystem backend against the shared storage contract, plus what only a folder on
 // disk can get wrong: paths that would escape the root.
 using Nixery.Core.Storage;
+using Nixery.TestSupport;
 
 namespace Nixery.Core.Tests.Storage;
 
 public sealed class FileSystemStorageConformanceTests : StorageConformanceTests
 {
-    private readonly TestFolder _folder = new();
+    private readonly TempDir _folder = new();
 
     protected override bool ServesRedirectUrls => false;
 
