@@ -75,22 +75,22 @@ public sealed record RegistryOptions
         var errors = new List<string>();
         var options = new RegistryOptions
         {
-            Port = Int(config, "PORT", defaults.Port, 1, 65535, errors),
-            StorageBackend = NonEmpty(config["NIXERY_STORAGE_BACKEND"]) ?? defaults.StorageBackend,
-            QueueBackend = NonEmpty(config["NIXERY_QUEUE_BACKEND"]) ?? defaults.QueueBackend,
-            StoragePath = NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,
-            PackageSetPath = NonEmpty(config["NIXERY_PKGS_PATH"]),
-            NixTimeout = TimeSpan.FromSeconds(Int(config, "NIX_TIMEOUT", (int)defaults.NixTimeout.TotalSeconds, 1, 86400, errors)),
-            PopularityUrl = NonEmpty(config["NIX_POPULARITY_URL"]),
-            BuildWait = TimeSpan.FromSeconds(Int(config, "NIXERY_BUILD_WAIT", (int)defaults.BuildWait.TotalSeconds, 0, 600, errors)),
-            RetryAfterSeconds = Int(config, "NIXERY_RETRY_AFTER", defaults.RetryAfterSeconds, 1, 3600, errors),
-            FailureTtl = TimeSpan.FromSeconds(Int(config, "NIXERY_FAILURE_TTL", (int)defaults.FailureTtl.TotalSeconds, 0, 604800, errors)),
-            BuildStaleAfter = TimeSpan.FromSeconds(Int(config, "NIXERY_BUILD_STALE", (int)defaults.BuildStaleAfter.TotalSeconds, 10, 604800, errors)),
-            LayerBudget = Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
-            Workers = Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
-            MaxDequeueCount = Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
-            StagingMaxAge = TimeSpan.FromSeconds(Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 1, 604800, errors)),
-            NixExpressionsPath = NonEmpty(config["NIXERY_NIX_PATH"]) ?? defaults.NixExpressionsPath,
+            Port = Settings.Int(config, "PORT", defaults.Port, 1, 65535, errors),
+            StorageBackend = Settings.NonEmpty(config["NIXERY_STORAGE_BACKEND"]) ?? defaults.StorageBackend,
+            QueueBackend = Settings.NonEmpty(config["NIXERY_QUEUE_BACKEND"]) ?? defaults.QueueBackend,
+            StoragePath = Settings.NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,
+            PackageSetPath = Settings.NonEmpty(config["NIXERY_PKGS_PATH"]),
+            NixTimeout = TimeSpan.FromSeconds(Settings.Int(config, "NIX_TIMEOUT", (int)defaults.NixTimeout.TotalSeconds, 1, 86400, errors)),
+            PopularityUrl = Settings.NonEmpty(config["NIX_POPULARITY_URL"]),
+            BuildWait = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_BUILD_WAIT", (int)defaults.BuildWait.TotalSeconds, 0, 600, errors)),
+            RetryAfterSeconds = Settings.Int(config, "NIXERY_RETRY_AFTER", defaults.RetryAfterSeconds, 1, 3600, errors),
+            FailureTtl = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_FAILURE_TTL", (int)defaults.FailureTtl.TotalSeconds, 0, 604800, errors)),
+            BuildStaleAfter = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_BUILD_STALE", (int)defaults.BuildStaleAfter.TotalSeconds, 10, 604800, errors)),
+            LayerBudget = Settings.Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
+            Workers = Settings.Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
+            MaxDequeueCount = Settings.Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
+            StagingMaxAge = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 1, 604800, errors)),
+            NixExpressionsPath = Settings.NonEmpty(config["NIXERY_NIX_PATH"]) ?? defaults.NixExpressionsPath,
         };
 
         switch (options.StorageBackend)
@@ -144,24 +144,7 @@ public sealed record RegistryOptions
         return errors.Count == 0 ? options : throw new OptionsException(errors);
     }
 
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private static int Int(IConfiguration config, string key, int fallback, int min, int max, List<string> errors)
-    {
-        var text = config[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(text, out var value) || value < min || value > max)
-        {
-            errors.Add($"{key} is '{text}'; it must be a whole number from {min} to {max}.");
-            return fallback;
-        }
-
-        return value;
-    }
 }
 
 /// <summary>Start-up configuration errors, one sentence per setting.</summary>

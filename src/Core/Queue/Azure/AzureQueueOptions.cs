@@ -8,6 +8,7 @@ using Azure.Core;
 using Azure.Identity;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
+using Nixery.Core.Options;
 
 namespace Nixery.Core.Queue.Azure;
 
@@ -101,15 +102,15 @@ public sealed partial record AzureQueueOptions
     {
         var defaults = new AzureQueueOptions();
 
-        var name = NonEmpty(config["NIXERY_QUEUE_NAME"]) ?? defaults.QueueName;
+        var name = Settings.NonEmpty(config["NIXERY_QUEUE_NAME"]) ?? defaults.QueueName;
         if (!IsValidQueueName(name) || name.Length > MaxQueueNameLength)
         {
             errors.Add($"NIXERY_QUEUE_NAME is '{name}'; it must be 3 to {MaxQueueNameLength} lower-case letters, digits and single hyphens, starting and ending with a letter or digit (the poison queue adds '{PoisonSuffix}').");
             name = defaults.QueueName;
         }
 
-        var connectionString = NonEmpty(config["AZURE_STORAGE_CONNECTION_STRING"]);
-        var url = NonEmpty(config["AZURE_STORAGE_QUEUE_URL"]);
+        var connectionString = Settings.NonEmpty(config["AZURE_STORAGE_CONNECTION_STRING"]);
+        var url = Settings.NonEmpty(config["AZURE_STORAGE_QUEUE_URL"]);
         Uri? serviceUri = null;
         if (connectionString is not null && url is not null)
         {
@@ -142,31 +143,14 @@ public sealed partial record AzureQueueOptions
         return new AzureQueueOptions
         {
             QueueName = name,
-            Visibility = TimeSpan.FromSeconds(Int(config, "NIXERY_QUEUE_VISIBILITY", (int)defaults.Visibility.TotalSeconds, 10, 3600, errors)),
+            Visibility = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_QUEUE_VISIBILITY", (int)defaults.Visibility.TotalSeconds, 10, 3600, errors)),
             ConnectionString = connectionString,
             QueueServiceUri = serviceUri,
-            ManagedIdentityClientId = NonEmpty(config["AZURE_CLIENT_ID"]),
+            ManagedIdentityClientId = Settings.NonEmpty(config["AZURE_CLIENT_ID"]),
         };
     }
 
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    private static int Int(IConfiguration config, string key, int fallback, int min, int max, List<string> errors)
-    {
-        var text = config[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(text, out var value) || value < min || value > max)
-        {
-            errors.Add($"{key} is '{text}'; it must be a whole number from {min} to {max}.");
-            return fallback;
-        }
-
-        return value;
-    }
 
     // Letters or digits, with single hyphens between them.
     [GeneratedRegex(@"^[a-z0-9]+(-[a-z0-9]+)*\z", RegexOptions.CultureInvariant)]

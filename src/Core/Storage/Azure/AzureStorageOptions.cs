@@ -12,6 +12,7 @@ using Azure.Core;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
+using Nixery.Core.Options;
 
 namespace Nixery.Core.Storage.Azure;
 
@@ -40,14 +41,16 @@ public sealed partial record AzureStorageOptions
     /// wrong or missing one. Call it only when the Azure backend is chosen.</summary>
     public static AzureStorageOptions FromConfiguration(IConfiguration config, List<string> errors)
     {
-        var connectionString = NonEmpty(config["AZURE_STORAGE_CONNECTION_STRING"]);
-        var blobUrlText = NonEmpty(config["AZURE_STORAGE_BLOB_URL"]);
+        var connectionString = Settings.NonEmpty(config["AZURE_STORAGE_CONNECTION_STRING"]);
+        var blobUrlText = Settings.NonEmpty(config["AZURE_STORAGE_BLOB_URL"]);
         var options = new AzureStorageOptions
         {
             ConnectionString = connectionString,
-            ClientId = NonEmpty(config["AZURE_CLIENT_ID"]),
-            Container = NonEmpty(config["NIXERY_STORAGE_CONTAINER"]) ?? DefaultContainer,
-            SasExpiry = SasSeconds(config["NIXERY_SAS_EXPIRY"], errors),
+            ClientId = Settings.NonEmpty(config["AZURE_CLIENT_ID"]),
+            Container = Settings.NonEmpty(config["NIXERY_STORAGE_CONTAINER"]) ?? DefaultContainer,
+            // 60 s at least (a client may start the download a little later); one day at most,
+            // which keeps a user delegation key (valid for at most 7 days) comfortably longer.
+            SasExpiry = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_SAS_EXPIRY", (int)DefaultSasExpiry.TotalSeconds, 60, 86400, errors, unit: "seconds")),
         };
 
         if (connectionString is null && blobUrlText is null)
@@ -126,24 +129,4 @@ public sealed partial record AzureStorageOptions
             return false;
         }
     }
-
-    private static TimeSpan SasSeconds(string? text, List<string> errors)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return DefaultSasExpiry;
-        }
-
-        // 60 s at least (a client may start the download a little later); one day at most,
-        // which keeps a user delegation key (valid for at most 7 days) comfortably longer.
-        if (!int.TryParse(text, out var seconds) || seconds < 60 || seconds > 86400)
-        {
-            errors.Add($"NIXERY_SAS_EXPIRY is '{text}'; it must be a whole number of seconds from 60 to 86400.");
-            return DefaultSasExpiry;
-        }
-
-        return TimeSpan.FromSeconds(seconds);
-    }
-
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }
