@@ -50,7 +50,9 @@ public sealed class AzureClusterTests
     {
         await using var cluster = await AzureCluster.StartAsync();
         var (_, registry) = await cluster.StartHttpAsync("http", WaitForBuild);
-        var shortLease = new Dictionary<string, string> { ["NIXERY_QUEUE_VISIBILITY"] = "10" };
+        // Short leases and claims: the doomed worker's job and its claim on the layer it was
+        // packing lapse after 10 s instead of the defaults' minutes.
+        var shortLease = new Dictionary<string, string> { ["NIXERY_QUEUE_VISIBILITY"] = "10", ["NIXERY_LAYER_CLAIM_TTL"] = "10" };
         var doomed = await cluster.StartWorkerAsync("doomed-worker", shortLease);
         using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
 

@@ -63,6 +63,10 @@ public sealed record RegistryOptions
     /// stopping mid-build) before it goes to the poison queue and the image is failed.</summary>
     public int MaxDequeueCount { get; init; } = 3;
 
+    /// <summary>NIXERY_LAYER_CLAIM_TTL: seconds a worker's claim on a layer it packs lasts without
+    /// renewal (it renews every third of that); a dead worker's claim expires after it.</summary>
+    public TimeSpan LayerClaimTtl { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>NIXERY_STAGING_MAX_AGE: seconds after which an upload left in staging/ is swept.</summary>
     public TimeSpan StagingMaxAge { get; init; } = TimeSpan.FromHours(1);
 
@@ -89,6 +93,7 @@ public sealed record RegistryOptions
             LayerBudget = Settings.Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
             Workers = Settings.Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
             MaxDequeueCount = Settings.Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
+            LayerClaimTtl = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_LAYER_CLAIM_TTL", (int)defaults.LayerClaimTtl.TotalSeconds, 3, 3600, errors)),
             StagingMaxAge = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 1, 604800, errors)),
             NixExpressionsPath = Settings.NonEmpty(config["NIXERY_NIX_PATH"]) ?? defaults.NixExpressionsPath,
         };

@@ -81,6 +81,10 @@ public sealed class RegistryStore(IStorageBackend backend)
         return now - at > staleAfter && await backend.TryReplaceAsync(path, claim, props.ETag, "text/plain", ct);
     }
 
+    /// <summary>Keeps a held claim fresh while the layer is packed.</summary>
+    public Task RenewLayerClaimAsync(string layerKey, string owner, DateTimeOffset now, CancellationToken ct) =>
+        backend.WriteAsync(StorageLayout.LayerClaim(layerKey), new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"{owner} {now.ToUnixTimeMilliseconds()}")), "text/plain", ct);
+
     public Task ReleaseLayerClaimAsync(string layerKey, CancellationToken ct) =>
         backend.DeleteAsync(StorageLayout.LayerClaim(layerKey), ct);
 
@@ -111,6 +115,39 @@ public sealed class RegistryStore(IStorageBackend backend)
 
     public Task SetStatusAsync(string imageKey, BuildStatus status, CancellationToken ct) =>
         WriteJsonAsync(StorageLayout.Status(imageKey), status, CoreJson.Default.BuildStatus, ct);
+
+    /// <summary>The computed popularity document (JSON text), or null if none was stored.</summary>
+    public async Task<string?> GetComputedPopularityAsync(CancellationToken ct)
+    {
+        await using var stream = await backend.OpenReadAsync(StorageLayout.ComputedPopularity, ct);
+        return stream is null ? null : await new StreamReader(stream).ReadToEndAsync(ct);
+    }
+
+    public Task PutComputedPopularityAsync(ReadOnlyMemory<byte> json, CancellationToken ct) =>
+        backend.WriteAsync(StorageLayout.ComputedPopularity, new MemoryStream(json.ToArray()), "application/json", ct);
+
+    /// <summary>The learned popularity document and the ETag to replace it with, or null if none exists yet.
+    /// The ETag is read before the content, so a concurrent write makes the later replace fail rather than
+    /// silently overwrite what it did not read.</summary>
+    public async Task<(string Json, string ETag)?> GetLearnedPopularityAsync(CancellationToken ct)
+    {
+        var props = await backend.StatAsync(StorageLayout.LearnedPopularity, ct);
+        if (props is null)
+        {
+            return null;
+        }
+
+        await using var stream = await backend.OpenReadAsync(StorageLayout.LearnedPopularity, ct);
+        return stream is null ? null : (await new StreamReader(stream).ReadToEndAsync(ct), props.ETag);
+    }
+
+    /// <summary>Writes the learned popularity document if it is still the one read: created when
+    /// <paramref name="expectedETag"/> is null, else replaced only if its ETag is unchanged.
+    /// False when another writer got there first (read again and retry).</summary>
+    public Task<bool> TryPutLearnedPopularityAsync(ReadOnlyMemory<byte> json, string? expectedETag, CancellationToken ct) =>
+        expectedETag is null
+            ? backend.TryCreateAsync(StorageLayout.LearnedPopularity, json, "application/json", ct)
+            : backend.TryReplaceAsync(StorageLayout.LearnedPopularity, json, expectedETag, "application/json", ct);
 
     public static string HashKey(string text) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
