@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Nixery.Builder.Images;
 using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
+using Nixery.Builder.PopularityData;
 using Nixery.Builder.Worker;
 using Nixery.Core.Options;
 
@@ -18,7 +19,10 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton(new NixOptions { NixExpressionsPath = options.NixExpressionsPath, Timeout = options.NixTimeout });
         services.AddSingleton<INixClient, NixClient>();
         services.AddSingleton<ILayerGrouper, NixeryLayerGrouper>();
-        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, LoadPopularity(options.PopularityUrl), options.BuildStaleAfter));
+        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, options.LayerClaimTtl));
+        // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
+        services.AddSingleton(new PopularitySourceOptions(LoadPopularity(options.PopularityUrl), PopularitySourceOptions.DefaultCacheFor));
+        services.AddSingleton<PopularitySource>();
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
         if (options.Workers > 0)
@@ -29,11 +33,11 @@ public static class BuilderServiceCollectionExtensions
         return services;
     }
 
-    private static Popularity LoadPopularity(string? url)
+    private static Popularity? LoadPopularity(string? url)
     {
         if (url is null)
         {
-            return Popularity.Empty;
+            return null;
         }
 
         var path = url.StartsWith("file://", StringComparison.Ordinal) ? new Uri(url).LocalPath : url;

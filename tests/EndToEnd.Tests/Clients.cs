@@ -1,4 +1,5 @@
-// The real clients as a user runs them against a plain-HTTP registry on loopback.
+// The real clients as a user runs them against a plain-HTTP registry on loopback:
+// skopeo, podman, umoci and containerd's ctr.
 using System.Text.Json;
 using Nixery.TestSupport;
 
@@ -13,6 +14,21 @@ public static class Clients
         ProcessRunner.RunAsync("podman", [
             "--root", Path.Combine(storageDir, "root"), "--runroot", Path.Combine(storageDir, "run"), "--storage-driver", "vfs",
             "pull", "--tls-verify=false", $"{hostPort}/{image}"]);
+
+    /// <summary>skopeo copy of one manifest by digest (docker://host/name@sha256:…), kept as it is.</summary>
+    public static Task<ProcessResult> SkopeoCopyByDigestAsync(string hostPort, string name, string digest, string ociDir) =>
+        ProcessRunner.RunAsync("skopeo", ["copy", "--src-tls-verify=false", $"docker://{hostPort}/{name}@{digest}", $"oci:{ociDir}:latest"]);
+
+    /// <summary>ctr against a containerd on <paramref name="address"/> (see ContainerdDaemon).</summary>
+    public static Task<ProcessResult> CtrAsync(string address, params string[] args) =>
+        ProcessRunner.RunAsync("ctr", ["--address", address, .. args]);
+
+    /// <summary>The manifest digest skopeo recorded in an OCI layout's index.json.</summary>
+    public static string OciManifestDigest(string ociDir)
+    {
+        using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(ociDir, "index.json")));
+        return index.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()!;
+    }
 
     /// <summary>umoci unpack, then what a container runtime provides and a chroot lacks: /dev/null.</summary>
     public static async Task<string> UnpackAsync(string ociDir, string bundle)

@@ -7,8 +7,9 @@
 //      blobs/ under its digest, and only then recorded in layers/ — so a cache entry
 //      always names a blob that exists. A worker claims a layer before packing it; another
 //      worker that needs the same layer meanwhile waits for the record instead of packing
-//      it twice (a claim older than NIXERY_BUILD_STALE is a dead worker's and is taken over).
-//   4. The symlink layer, the config and the manifest follow, as blobs.
+//      it twice. The packer renews its claim; one not renewed for NIXERY_LAYER_CLAIM_TTL
+//      belongs to a dead worker and is taken over.
+//   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
 //   5. The image index entry is written last; then the status says done.
 //
 // A failure before step 5 leaves only content-addressed blobs that nothing names yet.
@@ -16,6 +17,7 @@ using Microsoft.Extensions.Logging;
 using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
+using Nixery.Builder.PopularityData;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
@@ -23,7 +25,7 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Images;
 
-public sealed record ImageBuilderOptions(int LayerBudget, Popularity Popularity, TimeSpan LayerClaimStaleAfter);
+public sealed record ImageBuilderOptions(int LayerBudget, TimeSpan LayerClaimStaleAfter);
 
 /// <summary>How a build ended, for the status record.</summary>
 public abstract record BuildOutcome;
@@ -38,7 +40,8 @@ public sealed class ImageBuilder(
     ILayerGrouper grouper,
     ImageBuilderOptions options,
     TimeProvider time,
-    ILogger<ImageBuilder> logger)
+    ILogger<ImageBuilder> logger,
+    PopularitySource popularity)
 {
     /// <summary>How often a worker waiting for another's layer looks for it.</summary>
     private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
@@ -72,8 +75,9 @@ public sealed class ImageBuilder(
         }
 
         var ready = (Prepared)prepared;
-        var groups = grouper.Group(ready.Graph, ready.TopLevel, options.Popularity, options.LayerBudget - 1);
-        logger.LogInformation("grouped {Paths} store paths of {Image} into {Layers} layers with {Grouper}", ready.Graph.Paths.Count, image.Name, groups.Count, grouper.Name);
+        var selected = await popularity.GetAsync(ct);
+        var groups = grouper.Group(ready.Graph, ready.TopLevel, selected.Data, options.LayerBudget - 1);
+        logger.LogInformation("grouped {Paths} store paths of {Image} into {Layers} layers with {Grouper} and {Popularity} popularity", ready.Graph.Paths.Count, image.Name, groups.Count, grouper.Name, selected.Origin);
 
         // Most popular first; the key breaks ties so the order never depends on the grouper's.
         var ordered = groups.OrderByDescending(g => g.MergeRating).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -92,10 +96,17 @@ public sealed class ImageBuilder(
         var configDigest = await store.PutBlobAsync(config, MediaTypes.DockerConfig, ct);
         var manifest = ImageConfigWriter.Manifest(configDigest, config.Length, layers);
         var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
+        var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers);
+        var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
 
-        var record = new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifest.Length, image.Packages);
+        // Docker first: the default, served when the Accept header names neither (ManifestHandler).
+        var record = new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifest.Length, image.Packages, [
+            new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
+            new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),
+        ]);
         await store.PutImageAsync(job.ImageKey, record, ct);
         logger.LogInformation("built image {Image} {JobId} as {Digest} with {Layers} layers", image.Name, job.JobId, record.Digest, layers.Count);
+        await popularity.RecordImageAsync(ready.Graph.Paths.Select(p => p.Path), ct);
         return new ImageBuilt(record);
     }
 
@@ -124,6 +135,8 @@ public sealed class ImageBuilder(
             await Task.Delay(ClaimPoll, time, ct);
         }
 
+        using var packing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var heartbeat = RenewClaimAsync(key, packing.Token);
         try
         {
             var packed = await store.PutStreamedBlobAsync(pack, p => p.Digest, MediaTypes.DockerLayerGzip, ct);
@@ -133,7 +146,33 @@ public sealed class ImageBuilder(
         }
         finally
         {
+            await packing.CancelAsync();
+            await heartbeat;
             await store.ReleaseLayerClaimAsync(key, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Renews the claim every third of its lifetime until packing ends, so only a
+    /// worker that died lets its claim expire.</summary>
+    private async Task RenewClaimAsync(string key, CancellationToken packing)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(options.LayerClaimStaleAfter / 3, time, packing);
+                await store.RenewLayerClaimAsync(key, _owner, time.GetUtcNow(), packing);
+            }
+        }
+        catch (OperationCanceledException) when (packing.IsCancellationRequested)
+        {
+            // Packing ended.
+        }
+        catch (Exception e)
+        {
+            // Storage trouble: the claim may lapse and another worker may pack the same layer,
+            // which is wasted work but still correct (layers are content-addressed).
+            logger.LogWarning(e, "could not renew the claim on layer {Layer}", key);
         }
     }
 

@@ -1,4 +1,5 @@
-// The image's config and manifest documents. Both are hashed, so they hold nothing that
+// The image's config and manifest documents (one config; a Docker schema-2 and an OCI
+// manifest that both name it and the same layers). All are hashed, so they hold nothing that
 // varies between machines or runs: no creation time, no host names, fixed property order.
 // Layers are listed most popular first (the base of the stack changes least, so clients
 // and the Docker daemon reuse more; Nixery does the same, see moby#38446), with the
@@ -28,13 +29,23 @@ public static class ImageConfigWriter
         return JsonSerializer.SerializeToUtf8Bytes(config, CoreJson.Default.ImageConfig);
     }
 
-    public static byte[] Manifest(Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers)
+    /// <summary>The Docker schema-2 manifest: the default, which every client understands.</summary>
+    public static byte[] Manifest(Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers) =>
+        Manifest(MediaTypes.DockerManifest, MediaTypes.DockerConfig, MediaTypes.DockerLayerGzip, configDigest, configSize, layers);
+
+    /// <summary>The OCI image manifest of the same config blob and layer blobs: only the media
+    /// types differ (image-spec manifest.md; "mediaType" is set, as image-spec 1.0.2+ asks,
+    /// so the blob alone tells what it is when fetched by digest).</summary>
+    public static byte[] OciManifest(Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers) =>
+        Manifest(MediaTypes.OciManifest, MediaTypes.OciConfig, MediaTypes.OciLayerGzip, configDigest, configSize, layers);
+
+    private static byte[] Manifest(string manifestType, string configType, string layerType, Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers)
     {
         var manifest = new ImageManifest(
             2,
-            MediaTypes.DockerManifest,
-            new Descriptor(MediaTypes.DockerConfig, configSize, configDigest.ToString()),
-            [.. layers.Select(l => new Descriptor(MediaTypes.DockerLayerGzip, l.Size, l.Digest.ToString()))]);
+            manifestType,
+            new Descriptor(configType, configSize, configDigest.ToString()),
+            [.. layers.Select(l => new Descriptor(layerType, l.Size, l.Digest.ToString()))]);
         return JsonSerializer.SerializeToUtf8Bytes(manifest, CoreJson.Default.ImageManifest);
     }
 }

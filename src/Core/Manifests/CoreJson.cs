@@ -12,6 +12,7 @@ namespace Nixery.Core.Manifests;
 [JsonSerializable(typeof(ImageManifest))]
 [JsonSerializable(typeof(ImageConfig))]
 [JsonSerializable(typeof(ImageRecord))]
+[JsonSerializable(typeof(ManifestVariant))]
 [JsonSerializable(typeof(LayerRecord))]
 [JsonSerializable(typeof(BuildStatus))]
 [JsonSerializable(typeof(BuildJob))]

@@ -1,5 +1,6 @@
-// The JSON documents of an image: the schema-2 manifest, its descriptors, and the image
-// config. Property order is the serialisation order, and the serialiser writes no
+// The JSON documents of an image: the manifest (Docker schema 2 or OCI image manifest — the
+// same shape, told apart by mediaType and the descriptors' media types), its descriptors,
+// and the image config. Property order is the serialisation order, and the serialiser writes no
 // whitespace, so the same values always give the same bytes and the same digest.
 using System.Text.Json.Serialization;
 

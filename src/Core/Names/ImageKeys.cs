@@ -9,8 +9,9 @@ namespace Nixery.Core.Names;
 
 public static class ImageKeys
 {
-    /// <summary>Bump when the builder's output changes for the same inputs (layout, config, packing).</summary>
-    public const int FormatVersion = 1;
+    /// <summary>Bump when the builder's output changes for the same inputs (layout, config, packing,
+    /// the image record's shape). 2: the record lists a Docker and an OCI manifest (Variants).</summary>
+    public const int FormatVersion = 2;
 
     public static string For(ImageRequest image, PackageSource source) =>
         RegistryStore.HashKey(string.Join('\n',

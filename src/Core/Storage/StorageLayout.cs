@@ -6,6 +6,8 @@
 //   layers/<layer-key>.claim  a worker is packing that layer (created conditionally; deleted after)
 //   status/<image-key>.json   queued | building | failed (+ reason, missing packages, log tail) | done
 //   staging/<id>              uploads in flight; never referenced; swept when stale
+//   popularity/computed.json  package name → reference count, from the worker host's `popularity --store`
+//   popularity/learned.json   package name → how many built images held it (ETag read-modify-write)
 //
 // Write order is what keeps readers safe: blobs first, the manifest blob next, the image
 // entry last, so an image entry never names a blob that is not there.
@@ -28,4 +30,10 @@ public static class StorageLayout
     public static string Status(string imageKey) => $"status/{imageKey}.json";
 
     public static string Staging(string id) => StagingPrefix + id;
+
+    /// <summary>Popularity computed over a package set (or binary cache) by the worker host's popularity command.</summary>
+    public const string ComputedPopularity = "popularity/computed.json";
+
+    /// <summary>Popularity learned from built images: how many images contained each package name.</summary>
+    public const string LearnedPopularity = "popularity/learned.json";
 }

@@ -50,33 +50,35 @@ public sealed class BuildCoordinator(
             await ClaimAndEnqueueAsync(image, resolved, key, ct);
         }
 
-        using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        window.CancelAfter(options.BuildWait);
-        try
+        // Wait for the outcome: woken at once by this process's worker, else by polling
+        // storage (a worker elsewhere). The window is checked on every pass: a delay on an
+        // already-cancelled token completes at once, so the loop must not rely on it throwing.
+        var deadline = time.GetUtcNow() + options.BuildWait;
+        while (true)
         {
-            while (true)
+            var settled = events.WhenSettled(key);
+            if (await store.GetImageAsync(key, ct) is { } done)
             {
-                var settled = events.WhenSettled(key);
-                if (await store.GetImageAsync(key, ct) is { } done)
-                {
-                    return done;
-                }
-
-                if (await store.GetStatusAsync(key, ct) is { State: BuildState.Failed } failed && !IsStale(failed))
-                {
-                    throw Failure(image, failed);
-                }
-
-                await Task.WhenAny(settled, Task.Delay(PollInterval, time, window.Token)).WaitAsync(window.Token);
+                return done;
             }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            logger.LogInformation("image {Image} still building after {Wait}; answering 429", image.Name, options.BuildWait);
-            throw new RegistryException(
-                ErrorCode.TooManyRequests,
-                $"image {image.Name} is being built; retry in a few seconds",
-                new Dictionary<string, string> { ["Retry-After"] = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+            if (await store.GetStatusAsync(key, ct) is { State: BuildState.Failed } failed && !IsStale(failed))
+            {
+                throw Failure(image, failed);
+            }
+
+            var left = deadline - time.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+            {
+                logger.LogInformation("image {Image} still building after {Wait}; answering 429", image.Name, options.BuildWait);
+                throw new RegistryException(
+                    ErrorCode.TooManyRequests,
+                    $"image {image.Name} is being built; retry in a few seconds",
+                    new Dictionary<string, string> { ["Retry-After"] = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            }
+
+            await Task.WhenAny(settled, Task.Delay(left < PollInterval ? left : PollInterval, time, ct));
+            ct.ThrowIfCancellationRequested();
         }
     }
 

@@ -1,8 +1,12 @@
 // GET and HEAD /v2/<name>/manifests/<reference>. By tag: the name is the package list, so
-// the image is looked up by its key and built on a miss (BuildCoordinator). By digest: the
-// manifest blob itself, whatever name it is asked under, as long as it is a manifest.
+// the image is looked up by its key and built on a miss (BuildCoordinator); the image has a
+// Docker schema-2 and an OCI manifest, and the Accept header picks one (ManifestNegotiation).
+// By digest: the manifest blob itself, whatever name it is asked under and whatever the
+// Accept header says (the digest pins the bytes), as long as it is a manifest.
 // The stored bytes are served as they are, with their digest and exact media type.
 using System.Text.Json;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 using Nixery.Core.Errors;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
@@ -25,8 +29,9 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
         {
             var image = ImageRequest.FromName(path.Name, meta);
             var record = await builds.GetOrBuildAsync(image, ct);
-            digest = Digest.TryParse(record.Digest, out var d) ? d : throw new InvalidDataException($"image record holds a bad digest {record.Digest}");
-            mediaType = record.MediaType;
+            var variant = ManifestNegotiation.Choose(record.StoredVariants(), context.Request.Headers.Accept);
+            digest = Digest.TryParse(variant.Digest, out var d) ? d : throw new InvalidDataException($"image record holds a bad digest {variant.Digest}");
+            mediaType = variant.MediaType;
         }
         else
         {
@@ -74,5 +79,76 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
         }
 
         throw unknown;
+    }
+}
+
+/// <summary>
+/// Picks the stored manifest a tag request gets. The distribution spec leaves the rule to
+/// the registry: "The client SHOULD include an Accept header indicating which manifest
+/// content types it supports. In a successful response, the Content-Type header will
+/// indicate the type of the returned manifest" (opencontainers/distribution-spec spec.md,
+/// "Pulling manifests"; content-negotiation.md). Docker's registry falls back to a format
+/// every client reads when the Accept header lacks the stored one (distribution
+/// docs/content/spec/manifest-v2-2.md, "Backward compatibility"). So:
+///   - Accept is read as RFC 9110 §12.5.1 says: comma-separated, possibly in several header
+///     lines, each media range with parameters and a q-value (absent = 1, 0 = not acceptable);
+///     a variant's quality is that of the most specific range that matches it
+///     (type/subtype, then type/*, then */*);
+///   - the variant with the highest quality above 0 wins; ties go by our order, the default
+///     (Docker schema 2, the most widely understood) first, then OCI;
+///   - no Accept, */* only, unparsable, or none of our types: the default. Never 406 — an old
+///     client that sends nothing useful still gets an image it can read.
+/// </summary>
+public static class ManifestNegotiation
+{
+    public static ManifestVariant Choose(IReadOnlyList<ManifestVariant> variants, StringValues accept)
+    {
+        var chosen = variants[0];
+        if (StringValues.IsNullOrEmpty(accept) || !MediaTypeHeaderValue.TryParseList(accept, out var ranges) || ranges.Count == 0)
+        {
+            return chosen;
+        }
+
+        var best = 0.0;
+        foreach (var variant in variants)
+        {
+            var quality = QualityOf(variant.MediaType, ranges);
+            if (quality > best)
+            {
+                chosen = variant;
+                best = quality;
+            }
+        }
+
+        return chosen;
+    }
+
+    /// <summary>The q-value the client gives <paramref name="mediaType"/>; 0 when no range matches.</summary>
+    private static double QualityOf(string mediaType, IList<MediaTypeHeaderValue> ranges)
+    {
+        var slash = mediaType.IndexOf('/');
+        var type = mediaType[..slash];
+        double? exact = null, typeWide = null, any = null;
+        foreach (var range in ranges)
+        {
+            var q = range.Quality ?? 1.0;
+            if (range.MatchesAllTypes)
+            {
+                any = Math.Max(any ?? 0, q);
+            }
+            else if (range.MatchesAllSubTypes)
+            {
+                if (range.Type.Equals(type, StringComparison.OrdinalIgnoreCase))
+                {
+                    typeWide = Math.Max(typeWide ?? 0, q);
+                }
+            }
+            else if (range.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase))
+            {
+                exact = Math.Max(exact ?? 0, q);
+            }
+        }
+
+        return exact ?? typeWide ?? any ?? 0;
     }
 }

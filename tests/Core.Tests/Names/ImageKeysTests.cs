@@ -66,7 +66,7 @@ public sealed class ImageKeysTests
         // a deliberate edit here, together with a bump of ImageKeys.FormatVersion.
         var key = ImageKeys.For(ImageRequest.FromName("shell/hello", Meta), Source);
 
-        Assert.Equal("0fb1e3818a30397233b0da227f0d930d5431ab9065b3c0cebc8bafc8f2cbcf88", key);
+        Assert.Equal("92c7b64f586631a96a1132859f24d99a77b46000601631bbbc206ad705d4657e", key);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class ImageKeysTests
         var key = ImageKeys.For(ImageRequest.FromName("hello", Meta), Source);
 
         Assert.Equal(
-            Nixery.Core.Storage.RegistryStore.HashKey("format=1\nsource=path:rev-1\nsystem=x86_64-linux\npackages=cacert,hello,iana-etc"),
+            Nixery.Core.Storage.RegistryStore.HashKey("format=2\nsource=path:rev-1\nsystem=x86_64-linux\npackages=cacert,hello,iana-etc"),
             key);
         Assert.Matches("^[0-9a-f]{64}$", key);
     }
