@@ -16,14 +16,8 @@ public static class WorkerHost
     public static IHost? Create(string[] args, out string? error)
     {
         var builder = Host.CreateApplicationBuilder(args);
-        RegistryOptions options;
-        try
+        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, out var options, out error))
         {
-            options = RegistryOptions.FromConfiguration(builder.Configuration);
-        }
-        catch (OptionsException e)
-        {
-            error = e.Message;
             return null;
         }
 

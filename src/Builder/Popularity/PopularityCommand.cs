@@ -216,14 +216,9 @@ public static class PopularityCommand
             builder.Configuration["NIXERY_PKGS_PATH"] = Path.GetFullPath(packageSet);
         }
 
-        RegistryOptions options;
-        try
+        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, out var options, out var error))
         {
-            options = RegistryOptions.FromConfiguration(builder.Configuration);
-        }
-        catch (OptionsException e)
-        {
-            return e.Message;
+            return error;
         }
 
         builder.Logging.ClearProviders();

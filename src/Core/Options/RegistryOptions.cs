@@ -73,6 +73,26 @@ public sealed record RegistryOptions
     /// <summary>NIXERY_NIX_PATH: the folder holding the Nix expressions (default: nix/ beside the app).</summary>
     public string NixExpressionsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "nix");
 
+    /// <summary>The options, or false with the start-up error text that names every wrong setting.</summary>
+    public static bool TryFromConfiguration(
+        IConfiguration config,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryOptions? options,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        try
+        {
+            options = FromConfiguration(config);
+            error = null;
+            return true;
+        }
+        catch (OptionsException e)
+        {
+            options = null;
+            error = e.Message;
+            return false;
+        }
+    }
+
     public static RegistryOptions FromConfiguration(IConfiguration config)
     {
         var defaults = new RegistryOptions();

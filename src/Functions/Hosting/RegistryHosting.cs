@@ -22,14 +22,9 @@ public static class RegistryHosting
     /// <summary>Registers everything; returns the start-up error text instead of throwing.</summary>
     public static string? TryAddRegistry(this WebApplicationBuilder builder)
     {
-        RegistryOptions options;
-        try
+        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, out var options, out var error))
         {
-            options = RegistryOptions.FromConfiguration(builder.Configuration);
-        }
-        catch (OptionsException e)
-        {
-            return e.Message;
+            return error;
         }
 
         builder.Logging.AddRegistryConsole();
