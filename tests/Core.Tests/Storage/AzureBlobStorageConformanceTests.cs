@@ -7,16 +7,23 @@ using Nixery.Core.Storage.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 
-public sealed class AzureBlobStorageConformanceTests(AzureBlobFixture azurite) : StorageConformanceTests, IClassFixture<AzureBlobFixture>
+/// <summary>The contract on one fresh container, however its client authenticates.</summary>
+public abstract class AzureBlobConformanceTests(BlobContainerClient container) : StorageConformanceTests
 {
-    private readonly BlobContainerClient _container = azurite.NewContainer();
+    protected BlobContainerClient Container => container;
 
     protected override bool ServesRedirectUrls => true;
 
     protected override async Task<IStorageBackend> CreateBackendAsync() =>
-        await AzureBlobStorage.CreateAsync(_container, TimeSpan.FromMinutes(10), CancellationToken.None);
+        await AzureBlobStorage.CreateAsync(container, TimeSpan.FromMinutes(10), CancellationToken.None);
 
-    protected override Task DestroyBackendAsync() => _container.DeleteIfExistsAsync();
+    protected override Task DestroyBackendAsync() => container.DeleteIfExistsAsync();
+}
+
+/// <summary>With the account key, as a connection string gives it.</summary>
+public sealed class AzureBlobStorageConformanceTests(AzureBlobFixture azurite)
+    : AzureBlobConformanceTests(azurite.NewContainer()), IClassFixture<AzureBlobFixture>
+{
 
     [Fact]
     public void AzureBackendIsNamedAzureBlob()
@@ -27,6 +34,6 @@ public sealed class AzureBlobStorageConformanceTests(AzureBlobFixture azurite) :
     [Fact]
     public async Task CreatingTheBackendCreatesItsContainer()
     {
-        Assert.True((await _container.ExistsAsync()).Value);
+        Assert.True((await Container.ExistsAsync()).Value);
     }
 }

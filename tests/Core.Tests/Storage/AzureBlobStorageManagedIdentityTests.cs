@@ -14,17 +14,8 @@ using Nixery.Core.Storage.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 
-public sealed class AzureBlobStorageManagedIdentityConformanceTests(AzureBlobOAuthFixture azurite) : StorageConformanceTests, IClassFixture<AzureBlobOAuthFixture>
-{
-    private readonly BlobContainerClient _container = azurite.NewContainerWithToken();
-
-    protected override bool ServesRedirectUrls => true;
-
-    protected override async Task<IStorageBackend> CreateBackendAsync() =>
-        await AzureBlobStorage.CreateAsync(_container, TimeSpan.FromMinutes(10), CancellationToken.None);
-
-    protected override Task DestroyBackendAsync() => _container.DeleteIfExistsAsync();
-}
+public sealed class AzureBlobStorageManagedIdentityConformanceTests(AzureBlobOAuthFixture azurite)
+    : AzureBlobConformanceTests(azurite.NewContainerWithToken()), IClassFixture<AzureBlobOAuthFixture>;
 
 public sealed class AzureBlobStorageManagedIdentityTests(AzureBlobOAuthFixture azurite) : IClassFixture<AzureBlobOAuthFixture>, IAsyncLifetime
 {
