@@ -2,9 +2,7 @@
 // HEAD, negotiates the manifest with its Accept header and pulls over plain HTTP. And the
 // OCI variant of the same image, fetched by its digest, is a complete image to skopeo:
 // same layers as the Docker one. Each test runs its own containerd, all under a temp folder.
-using System.Diagnostics;
 using System.Net;
-using System.Text;
 using Nixery.TestSupport;
 
 namespace Nixery.EndToEnd.Tests;
@@ -69,11 +67,9 @@ public sealed class ContainerdDaemon : IAsyncDisposable
 {
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
-    private readonly TaskCompletionSource _booted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ServiceProcess _process;
 
-    private ContainerdDaemon(Process process, string address)
+    private ContainerdDaemon(ServiceProcess process, string address)
     {
         _process = process;
         Address = address;
@@ -81,17 +77,6 @@ public sealed class ContainerdDaemon : IAsyncDisposable
 
     /// <summary>The grpc socket, for ctr --address.</summary>
     public string Address { get; }
-
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
 
     public static async Task<ContainerdDaemon> StartAsync(string folder)
     {
@@ -112,74 +97,22 @@ public sealed class ContainerdDaemon : IAsyncDisposable
             [debug]
               address = "{Path.Combine(folder, "debug.sock")}"
             """);
-        var start = new ProcessStartInfo("containerd")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("--config");
-        start.ArgumentList.Add(config);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start containerd");
-        var daemon = new ContainerdDaemon(process, address);
-        process.OutputDataReceived += (_, e) => daemon.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => daemon.OnLine(e.Data);
-        process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => daemon._booted.TrySetException(new InvalidOperationException("containerd exited before it booted"));
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ServiceProcess.Start("containerd", "containerd", ["--config", config]);
         try
         {
-            await daemon._booted.Task.WaitAsync(BootTimeout);
+            await process.WaitForLineAsync("containerd successfully booted", BootTimeout);
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        catch
         {
-            await daemon.DisposeAsync();
-            throw new InvalidOperationException($"containerd did not boot ({e.Message}); it printed:\n{daemon.Log}", e);
+            await process.DisposeAsync();
+            throw;
         }
 
-        return daemon;
+        return new ContainerdDaemon(process, address);
     }
 
     /// <summary>SIGTERM and wait for a clean exit; returns the exit code.</summary>
-    public async Task<int> StopAsync()
-    {
-        if (!_process.HasExited)
-        {
-            (await ProcessRunner.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess("kill -TERM containerd");
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
+    public Task<int> StopAsync() => _process.StopAsync(TimeSpan.FromSeconds(30));
 
-        return _process.ExitCode;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        _process.Dispose();
-        return ValueTask.CompletedTask;
-    }
-
-    private void OnLine(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.AppendLine(line);
-        }
-
-        if (line.Contains("containerd successfully booted", StringComparison.Ordinal))
-        {
-            _booted.TrySetResult();
-        }
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

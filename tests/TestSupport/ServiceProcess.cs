@@ -47,25 +47,40 @@ public sealed class ServiceProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built; build the solution first", path);
     }
 
-    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string> environment)
+    /// <summary>The registry's HTTP app or worker host: dotnet &lt;assembly&gt; with its settings.</summary>
+    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string> environment) =>
+        Start(name, "dotnet", [assemblyPath], environment, Path.GetDirectoryName(assemblyPath)!);
+
+    /// <summary>Any long-running program (containerd, …) whose output the test reads.</summary>
+    public static ServiceProcess Start(string name, string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
-        start.ArgumentList.Add(assemblyPath);
-        foreach (var (key, value) in environment)
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var service = new ServiceProcess(process, name);
         process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
+        process.Exited += (_, _) => service.OnExited();
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"could not start {name} ({file})");
+        }
+
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return service;
@@ -88,7 +103,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         return found.Task.WaitAsync(timeout).ContinueWith(
-            t => t.IsCompletedSuccessfully ? t.Result : throw new TimeoutException($"{Name} printed no line matching /{pattern}/ within {timeout}; it printed:\n{Log}"),
+            t => t.IsCompletedSuccessfully
+                ? t.Result
+                : throw new TimeoutException($"{Name} printed no line matching /{pattern}/ {(HasExited ? "before it exited" : $"within {timeout}")}; it printed:\n{Log}"),
             TaskScheduler.Default);
     }
 
@@ -122,6 +139,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A process that exits can print no more: its waiters fail now, not at their timeout.</summary>
+    private void OnExited()
+    {
+        // Let the output already written reach OnLine before giving up on the waiters.
+        _process.WaitForExit();
+        lock (_gate)
+        {
+            foreach (var waiter in _waiters)
+            {
+                waiter.Found.TrySetException(new InvalidOperationException($"{Name} exited"));
+            }
+
+            _waiters.Clear();
+        }
     }
 
     private void OnLine(string? line)
