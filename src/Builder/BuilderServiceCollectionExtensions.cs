@@ -7,6 +7,7 @@ using Nixery.Builder.Images;
 using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
+using Nixery.Builder.Sources;
 using Nixery.Builder.Worker;
 using Nixery.Core.Options;
 
@@ -23,6 +24,9 @@ public static class BuilderServiceCollectionExtensions
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
         services.AddSingleton(new PopularitySourceOptions(LoadPopularity(options.PopularityUrl), PopularitySourceOptions.DefaultCacheFor));
         services.AddSingleton<PopularitySource>();
+        services.AddSingleton(new SourceCheckoutOptions(options.SourceCachePath));
+        services.AddSingleton(sp => new SourceCheckout(
+            sp.GetRequiredService<SourceCheckoutOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, sp.GetRequiredService<ILogger<SourceCheckout>>()));
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
         if (options.Workers > 0)

@@ -42,8 +42,9 @@ public sealed class ManifestNegotiationTests(RegistryFixture fixture) : IAsyncLi
         _docker = await store.PutBlobAsync(Encoding.UTF8.GetBytes(DockerJson), Docker, CancellationToken.None);
         _oci = await store.PutBlobAsync(Encoding.UTF8.GetBytes(OciJson), Oci, CancellationToken.None);
         var services = fixture.Instance.Services;
-        var image = ImageRequest.FromName(Name, services.GetRequiredService<MetaPackages>());
-        var key = ImageKeys.For(image, services.GetRequiredService<PathSource>().Resolve());
+        var (selection, source) = await services.GetRequiredService<SourceCatalog>().ResolveAsync(Name, "latest", CancellationToken.None);
+        var image = ImageRequest.FromName(selection.Packages);
+        var key = ImageKeys.For(image, source);
         var record = new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages, [
             new ManifestVariant(Docker, _docker.ToString(), Encoding.UTF8.GetByteCount(DockerJson)),
             new ManifestVariant(Oci, _oci.ToString(), Encoding.UTF8.GetByteCount(OciJson)),
@@ -126,8 +127,9 @@ public sealed class ManifestNegotiationTests(RegistryFixture fixture) : IAsyncLi
     {
         // A record written before Variants existed (same shape, field absent).
         var services = fixture.Instance.Services;
-        var image = ImageRequest.FromName("negotiation/old", services.GetRequiredService<MetaPackages>());
-        var key = ImageKeys.For(image, services.GetRequiredService<PathSource>().Resolve());
+        var (selection, source) = await services.GetRequiredService<SourceCatalog>().ResolveAsync("negotiation/old", "latest", CancellationToken.None);
+        var image = ImageRequest.FromName(selection.Packages);
+        var key = ImageKeys.For(image, source);
         await fixture.Instance.Store.PutImageAsync(key, new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages), CancellationToken.None);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/negotiation/old/manifests/latest");
         request.Headers.TryAddWithoutValidation("Accept", Oci);

@@ -1,6 +1,8 @@
 // Builds one image from a BuildJob: the worker's whole job, in the order that keeps
 // readers safe (ARCHITECTURE.md, "The path of one pull"):
 //
+//   0. The package source is fetched at the job's revision (SourceCheckout); meta-packages
+//      are expanded from that set's nixery.json.
 //   1. Nix resolves and realises the packages and reports the runtime graph.
 //   2. The store paths are grouped into at most budget − 1 layers (one is the symlink layer).
 //   3. Each layer not in the layer cache is packed straight into staging/, moved to
@@ -18,9 +20,11 @@ using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
 using Nixery.Builder.PopularityData;
+using Nixery.Builder.Sources;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
+using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Images;
@@ -41,7 +45,8 @@ public sealed class ImageBuilder(
     ImageBuilderOptions options,
     TimeProvider time,
     ILogger<ImageBuilder> logger,
-    PopularitySource popularity)
+    PopularitySource popularity,
+    SourceCheckout sources)
 {
     /// <summary>How often a worker waiting for another's layer looks for it.</summary>
     private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
@@ -51,18 +56,29 @@ public sealed class ImageBuilder(
     public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
     {
         var image = job.Image;
-        var packageSet = PackageSetInfo.Load(job.Source.Location);
+        string packageSetPath;
+        try
+        {
+            packageSetPath = await sources.CheckOutAsync(job.Source, ct);
+        }
+        catch (SourceUnavailableException e)
+        {
+            return new ImageFailed($"package source could not be fetched: {e.Message}", null, null);
+        }
+
+        var packageSet = PackageSetInfo.Load(packageSetPath);
+        var packages = new MetaPackages(packageSet.Shell, packageSet.AlwaysInclude).Expand(image.Packages);
         if (image.Arch.NixSystem != packageSet.System)
         {
             return new ImageFailed(
                 $"package set '{packageSet.Name}' builds {packageSet.System} only; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built here", null, null);
         }
 
-        logger.LogInformation("preparing image {Image} {JobId} with {Packages}", image.Name, job.JobId, string.Join(' ', image.Packages));
+        logger.LogInformation("preparing image {Image} {JobId} with {Packages}", image.Name, job.JobId, string.Join(' ', packages));
         PrepareResult prepared;
         try
         {
-            prepared = await nix.PrepareAsync(new PrepareRequest(image.Packages, image.Arch.NixSystem, job.Source.Location), ct);
+            prepared = await nix.PrepareAsync(new PrepareRequest(packages, image.Arch.NixSystem, packageSetPath), ct);
         }
         catch (NixException e)
         {
@@ -100,7 +116,7 @@ public sealed class ImageBuilder(
         var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
 
         // Docker first: the default, served when the Accept header names neither (ManifestHandler).
-        var record = new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifest.Length, image.Packages, [
+        var record = new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifest.Length, packages, [
             new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
             new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),
         ]);

@@ -10,8 +10,9 @@ namespace Nixery.Core.Names;
 public static class ImageKeys
 {
     /// <summary>Bump when the builder's output changes for the same inputs (layout, config, packing,
-    /// the image record's shape). 2: the record lists a Docker and an OCI manifest (Variants).</summary>
-    public const int FormatVersion = 2;
+    /// the image record's shape). 2: the record lists a Docker and an OCI manifest (Variants).
+    /// 3: packages are hashed as named (meta-packages unexpanded), beside the resolved revision.</summary>
+    public const int FormatVersion = 3;
 
     public static string For(ImageRequest image, PackageSource source) =>
         RegistryStore.HashKey(string.Join('\n',

@@ -1,9 +1,11 @@
 // What a repository name asks for. The name *is* the package list: `shell/git/htop` means
 // the meta-package `shell` plus git and htop. Components are sorted and de-duplicated so
-// that `git/htop` and `htop/git` are one image, and the package set's always-included
-// packages (certificates, /etc/services) are added. Meta-packages:
+// that `git/htop` and `htop/git` are one image. Meta-packages:
 //   shell  the package set's shell packages (bash, coreutils and friends)
 //   arm64  build for aarch64-linux instead of x86_64-linux
+// The image key hashes the request as named, with the source's revision: `shell` and the
+// always-included packages (certificates, /etc/services) are expanded by the worker from the
+// package set at that revision, so the HTTP side needs no copy of any package set.
 using System.Text.Json.Serialization;
 
 namespace Nixery.Core.Names;
@@ -16,37 +18,61 @@ public sealed record Architecture(
     public static readonly Architecture Arm64 = new("aarch64-linux", "arm64");
 }
 
-/// <summary>The packages meta-package names expand to, per package set.</summary>
-public sealed record MetaPackages(IReadOnlyList<string> Shell, IReadOnlyList<string> AlwaysInclude);
+/// <summary>What meta-package names mean in one package set: read by the worker from the set
+/// it fetched (nixery.json), because only the worker has the set at the image's revision.</summary>
+public sealed record MetaPackages(IReadOnlyList<string> Shell, IReadOnlyList<string> AlwaysInclude)
+{
+    /// <summary>The packages to build: <c>shell</c> replaced by the shell packages, the
+    /// always-included ones added; sorted and de-duplicated.</summary>
+    public IReadOnlyList<string> Expand(IReadOnlyList<string> requested)
+    {
+        var packages = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var package in requested)
+        {
+            if (package == ImageRequest.ShellMeta)
+            {
+                packages.UnionWith(Shell);
+            }
+            else
+            {
+                packages.Add(package);
+            }
+        }
 
+        packages.UnionWith(AlwaysInclude);
+        return [.. packages];
+    }
+}
+
+/// <param name="Name">The image name, components sorted and de-duplicated.</param>
+/// <param name="Packages">What the name asks for: packages and the meta-package <c>shell</c>,
+/// sorted and de-duplicated; the worker expands it (<see cref="MetaPackages.Expand"/>).</param>
 public sealed record ImageRequest(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("packages")] IReadOnlyList<string> Packages,
     [property: JsonPropertyName("arch")] Architecture Arch)
 {
-    /// <summary>Parses a repository name that already passed <see cref="ReferenceGrammar.IsValidName"/>.</summary>
-    public static ImageRequest FromName(string name, MetaPackages meta)
+    public const string ShellMeta = "shell";
+
+    /// <summary>Parses a repository name that already passed <see cref="ReferenceGrammar.IsValidName"/>
+    /// (without a source component: SourceCatalog took that off).</summary>
+    public static ImageRequest FromName(string name)
     {
         var components = name.Split('/');
         var arch = Architecture.Amd64;
         var packages = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var component in components)
         {
-            switch (component)
+            if (component == "arm64")
             {
-                case "shell":
-                    packages.UnionWith(meta.Shell);
-                    break;
-                case "arm64":
-                    arch = Architecture.Arm64;
-                    break;
-                default:
-                    packages.Add(component);
-                    break;
+                arch = Architecture.Arm64;
+            }
+            else
+            {
+                packages.Add(component);
             }
         }
 
-        packages.UnionWith(meta.AlwaysInclude);
         var sortedName = string.Join('/', components.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
         return new ImageRequest(sortedName, [.. packages], arch);
     }

@@ -5,6 +5,7 @@
 // Nixery's getConfig does. The README's configuration table lists the same names.
 using Microsoft.Extensions.Configuration;
 using Nixery.Core.Queue.Azure;
+using Nixery.Core.Sources;
 using Nixery.Core.Storage.Azure;
 
 namespace Nixery.Core.Options;
@@ -31,8 +32,17 @@ public sealed record RegistryOptions
     /// <summary>STORAGE_PATH: the folder of the filesystem backend (Nixery's name).</summary>
     public string StoragePath { get; init; } = DefaultStoragePath;
 
-    /// <summary>NIXERY_PKGS_PATH: a local package set to build from (Nixery's name).</summary>
-    public string? PackageSetPath { get; init; }
+    /// <summary>The package sources, the default first: NIXERY_PKGS_PATH, NIXERY_CHANNEL or
+    /// NIXERY_PKGS_REPO (Nixery's names, one of them) and NIXERY_SOURCES (SourceSettings.cs).</summary>
+    public IReadOnlyList<SourceDefinition> Sources { get; init; } = [];
+
+    /// <summary>NIXERY_REVISION_CACHE: seconds a moving target (a branch, a channel, a folder's
+    /// contents) stays resolved to the same revision before it is looked up again.</summary>
+    public TimeSpan RevisionCacheFor { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>NIXERY_SOURCE_CACHE: the folder where a worker keeps fetched sources (git
+    /// mirrors, unpacked channel tarballs), one checkout per revision.</summary>
+    public string SourceCachePath { get; init; } = ".state/sources";
 
     /// <summary>NIX_TIMEOUT: seconds one Nix step may take (Nixery's name).</summary>
     public TimeSpan NixTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -103,7 +113,8 @@ public sealed record RegistryOptions
             StorageBackend = Settings.NonEmpty(config["NIXERY_STORAGE_BACKEND"]) ?? defaults.StorageBackend,
             QueueBackend = Settings.NonEmpty(config["NIXERY_QUEUE_BACKEND"]) ?? defaults.QueueBackend,
             StoragePath = Settings.NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,
-            PackageSetPath = Settings.NonEmpty(config["NIXERY_PKGS_PATH"]),
+            RevisionCacheFor = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_REVISION_CACHE", (int)defaults.RevisionCacheFor.TotalSeconds, 0, 86400, errors, "seconds")),
+            SourceCachePath = Settings.NonEmpty(config["NIXERY_SOURCE_CACHE"]) ?? defaults.SourceCachePath,
             NixTimeout = TimeSpan.FromSeconds(Settings.Int(config, "NIX_TIMEOUT", (int)defaults.NixTimeout.TotalSeconds, 1, 86400, errors)),
             PopularityUrl = Settings.NonEmpty(config["NIX_POPULARITY_URL"]),
             BuildWait = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_BUILD_WAIT", (int)defaults.BuildWait.TotalSeconds, 0, 600, errors)),
@@ -142,20 +153,7 @@ public sealed record RegistryOptions
                 break;
         }
 
-        if (config["NIXERY_CHANNEL"] is { Length: > 0 } || config["NIXERY_PKGS_REPO"] is { Length: > 0 })
-        {
-            errors.Add("NIXERY_CHANNEL and NIXERY_PKGS_REPO are not supported yet; set NIXERY_PKGS_PATH to a package set folder.");
-        }
-
-        if (options.PackageSetPath is null)
-        {
-            errors.Add("NIXERY_PKGS_PATH is not set; it must name a package set folder (a default.nix), e.g. .state/pkgset made by scripts/setup.");
-        }
-        else if (!File.Exists(Path.Combine(options.PackageSetPath, "default.nix")))
-        {
-            errors.Add($"NIXERY_PKGS_PATH is '{options.PackageSetPath}', which has no default.nix; it must name a package set folder (run scripts/setup to make .state/pkgset).");
-        }
-
+        options = options with { Sources = SourceSettings.Read(config, errors) };
         if (!File.Exists(Path.Combine(options.NixExpressionsPath, "prepare-image.nix")))
         {
             errors.Add($"NIXERY_NIX_PATH is '{options.NixExpressionsPath}', which has no prepare-image.nix; it must name the repository's nix/ folder.");

@@ -1,31 +1,21 @@
-// A package set in a local folder (NIXERY_PKGS_PATH). Its "revision" is a hash of the
-// folder's files, so the image key changes when the set changes and stays the same across
-// machines that hold the same files. The hash is cached for a short time: a moving target
-// is re-read at most that often, not on every pull (ARCHITECTURE.md, "Image keys").
+// A package set in a local folder (NIXERY_PKGS_PATH, or kind "path" in NIXERY_SOURCES). Its
+// revision is a hash of the folder's files, so the image key changes when the set changes
+// and stays the same across machines that hold the same files. The tag does not matter.
 using System.Security.Cryptography;
 using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 
-public sealed class PathSource(string path, TimeProvider time, TimeSpan cacheFor)
+public sealed class PathSource(SourceDefinition definition, RevisionCache cache) : IPackageSource
 {
-    private readonly Lock _gate = new();
-    private (string Revision, DateTimeOffset At)? _cached;
+    public SourceDefinition Definition { get; } = definition;
 
-    public string Path { get; } = System.IO.Path.GetFullPath(path);
+    public string Path { get; } = System.IO.Path.GetFullPath(definition.Location);
 
-    public PackageSource Resolve()
+    public async Task<PackageSource> ResolveAsync(string tag, CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            var now = time.GetUtcNow();
-            if (_cached is not { } c || now - c.At > cacheFor)
-            {
-                _cached = c = (HashTree(Path), now);
-            }
-
-            return new PackageSource("path", Path, c.Revision);
-        }
+        var revision = await cache.GetAsync(Path, () => Task.FromResult(HashTree(Path)), cancellationToken);
+        return new PackageSource(SourceKinds.Path, Path, revision);
     }
 
     /// <summary>sha256 over (relative path, kind, content or link target) of every entry, sorted.</summary>

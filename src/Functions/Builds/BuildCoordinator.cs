@@ -9,7 +9,6 @@ using Nixery.Core.Errors;
 using Nixery.Core.Names;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
-using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Builds;
@@ -18,7 +17,6 @@ public sealed class BuildCoordinator(
     RegistryStore store,
     IBuildQueue queue,
     BuildEvents events,
-    PathSource source,
     RegistryOptions options,
     TimeProvider time,
     ILogger<BuildCoordinator> logger)
@@ -30,9 +28,9 @@ public sealed class BuildCoordinator(
 
     /// <summary>The image record of a built image; builds it first if needed. Throws a
     /// RegistryException with the answer the client should get otherwise.</summary>
-    public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, CancellationToken ct)
+    /// <param name="resolved">The package source at the revision the request's tag stands for.</param>
+    public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, PackageSource resolved, CancellationToken ct)
     {
-        var resolved = source.Resolve();
         var key = ImageKeys.For(image, resolved);
         if (await store.GetImageAsync(key, ct) is { } built)
         {

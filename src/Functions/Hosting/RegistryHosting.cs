@@ -16,9 +16,6 @@ namespace Nixery.Functions.Hosting;
 
 public static class RegistryHosting
 {
-    /// <summary>How long a package source's revision is trusted before it is read again.</summary>
-    private static readonly TimeSpan SourceRevisionCache = TimeSpan.FromSeconds(30);
-
     /// <summary>Registers everything; returns the start-up error text instead of throwing.</summary>
     public static string? TryAddRegistry(this WebApplicationBuilder builder)
     {
@@ -33,12 +30,11 @@ public static class RegistryHosting
             builder.WebHost.UseUrls($"http://0.0.0.0:{options.Port}");
         }
 
-        var packageSet = PackageSetInfo.Load(options.PackageSetPath!);
         var services = builder.Services;
         services.AddRegistryStorage(options);
-        services.AddSingleton(packageSet);
-        services.AddSingleton(new MetaPackages(packageSet.Shell, packageSet.AlwaysInclude));
-        services.AddSingleton(sp => new PathSource(options.PackageSetPath!, sp.GetRequiredService<TimeProvider>(), SourceRevisionCache));
+        services.AddHttpClient();
+        services.AddSingleton(sp => new SourceCatalog(
+            options.Sources, sp.GetRequiredService<TimeProvider>(), options.RevisionCacheFor, sp.GetRequiredService<IHttpClientFactory>().CreateClient("sources")));
         services.AddSingleton<BuildCoordinator>();
         services.AddSingleton<ManifestHandler>();
         services.AddSingleton<BlobHandler>();
@@ -49,14 +45,22 @@ public static class RegistryHosting
     public static void LogStartup(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<RegistryOptions>();
-        var set = app.Services.GetRequiredService<PackageSetInfo>();
-        var source = app.Services.GetRequiredService<PathSource>().Resolve();
         var storage = app.Services.GetRequiredService<IStorageBackend>();
         var queue = app.Services.GetRequiredService<IBuildQueue>();
+        foreach (var source in app.Services.GetRequiredService<SourceCatalog>().All)
+        {
+            // A local folder's name comes from its nixery.json; other sources are read by the worker.
+            var definition = source.Definition;
+            var setName = definition.Kind == SourceKinds.Path ? PackageSetInfo.Load(definition.Location).Name : definition.Kind;
+            app.Logger.LogInformation(
+                "serving package source {Source} as {SourceName} ({Kind} {Location})",
+                setName, definition.Name, definition.Kind, definition.Location);
+        }
+
         app.Logger.LogInformation(
-            "serving package source {Source} ({Kind} {Location}, revision {Revision}, {System}); storage {Backend} at {StoragePath}; queue {Queue}; {Workers} in-process workers; port {Port}",
-            set.Name, source.Kind, source.Location, source.Revision, set.System, storage.Name,
+            "storage {Backend} at {StoragePath}; queue {Queue}; {Workers} in-process workers; revisions of moving sources kept {RevisionCache} s; port {Port}",
+            storage.Name,
             options.AzureStorage is { } azure ? $"container {azure.Container}" : Path.GetFullPath(options.StoragePath),
-            queue.Name, options.Workers, options.Port);
+            queue.Name, options.Workers, (int)options.RevisionCacheFor.TotalSeconds, options.Port);
     }
 }

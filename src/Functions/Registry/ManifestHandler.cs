@@ -1,6 +1,8 @@
-// GET and HEAD /v2/<name>/manifests/<reference>. By tag: the name is the package list, so
-// the image is looked up by its key and built on a miss (BuildCoordinator); the image has a
-// Docker schema-2 and an OCI manifest, and the Accept header picks one (ManifestNegotiation).
+// GET and HEAD /v2/<name>/manifests/<reference>. By tag: the name is the package list and
+// the tag (with the name's first component) picks the package source and its revision
+// (SourceCatalog), so the image is looked up by its key and built on a miss
+// (BuildCoordinator); the image has a Docker schema-2 and an OCI manifest, and the Accept
+// header picks one (ManifestNegotiation).
 // By digest: the manifest blob itself, whatever name it is asked under and whatever the
 // Accept header says (the digest pins the bytes), as long as it is a manifest.
 // The stored bytes are served as they are, with their digest and exact media type.
@@ -10,12 +12,13 @@ using Microsoft.Net.Http.Headers;
 using Nixery.Core.Errors;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
+using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 using Nixery.Functions.Builds;
 
 namespace Nixery.Functions.Registry;
 
-public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds, MetaPackages meta)
+public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds, SourceCatalog sources)
 {
     /// <summary>Manifests are small; a larger blob asked for as a manifest is not one of ours.</summary>
     private const long MaxManifestSize = 4 * 1024 * 1024;
@@ -27,8 +30,9 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
         string mediaType;
         if (digest is null)
         {
-            var image = ImageRequest.FromName(path.Name, meta);
-            var record = await builds.GetOrBuildAsync(image, ct);
+            var (selection, resolved) = await sources.ResolveAsync(path.Name, path.Reference, ct);
+            var image = ImageRequest.FromName(selection.Packages);
+            var record = await builds.GetOrBuildAsync(image, resolved, ct);
             var variant = ManifestNegotiation.Choose(record.StoredVariants(), context.Request.Headers.Accept);
             digest = Digest.TryParse(variant.Digest, out var d) ? d : throw new InvalidDataException($"image record holds a bad digest {variant.Digest}");
             mediaType = variant.MediaType;

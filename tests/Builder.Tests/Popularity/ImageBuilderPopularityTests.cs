@@ -8,10 +8,12 @@ using Nixery.Builder.Images;
 using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
+using Nixery.Builder.Sources;
 using Nixery.Builder.Tests.Nix;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
+using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 using Nixery.TestSupport;
 
@@ -130,7 +132,8 @@ public sealed class ImageBuilderPopularityTests
             Store = new RegistryStore(new FileSystemStorage(storage));
             var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
             var source = new PopularitySource(Store, popularity, TimeProvider.System, NullLogger<PopularitySource>.Instance);
-            Builder = new ImageBuilder(Store, nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source);
+            Builder = new ImageBuilder(Store, nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source,
+                new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance));
         }
 
         public RegistryStore Store { get; }
@@ -143,9 +146,8 @@ public sealed class ImageBuilderPopularityTests
 
         public async Task<ImageRecord> BuildAsync(string name)
         {
-            var set = PackageSetInfo.Load(RepoPaths.PackageSetDir);
-            var request = ImageRequest.FromName(name, new MetaPackages(set.Shell, set.AlwaysInclude));
-            var source = new PackageSource("path", RepoPaths.PackageSetDir, "test");
+            var request = ImageRequest.FromName(name);
+            var source = new PackageSource("path", RepoPaths.PackageSetDir, PathSource.HashTree(RepoPaths.PackageSetDir));
             var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), ImageKeys.For(request, source), request, source);
             var outcome = await Builder.BuildAsync(job, CancellationToken.None);
             return Assert.IsType<ImageBuilt>(outcome).Image;

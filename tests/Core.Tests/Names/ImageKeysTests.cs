@@ -7,22 +7,20 @@ namespace Nixery.Core.Tests.Names;
 
 public sealed class ImageKeysTests
 {
-    private static readonly MetaPackages Meta = new(["bashInteractive", "coreutils"], ["cacert", "iana-etc"]);
-
     private static readonly PackageSource Source = new("path", "/pkgs", "rev-1");
 
     [Fact]
     public void ImageKeyIsTheSameForAnyOrderOfTheName()
     {
         Assert.Equal(
-            ImageKeys.For(ImageRequest.FromName("shell/git/htop", Meta), Source),
-            ImageKeys.For(ImageRequest.FromName("htop/shell/git/htop", Meta), Source));
+            ImageKeys.For(ImageRequest.FromName("shell/git/htop"), Source),
+            ImageKeys.For(ImageRequest.FromName("htop/shell/git/htop"), Source));
     }
 
     [Fact]
     public void ImageKeyIgnoresTheSourceLocation()
     {
-        var image = ImageRequest.FromName("hello", Meta);
+        var image = ImageRequest.FromName("hello");
 
         Assert.Equal(ImageKeys.For(image, Source), ImageKeys.For(image, Source with { Location = "/elsewhere" }));
     }
@@ -30,7 +28,7 @@ public sealed class ImageKeysTests
     [Fact]
     public void ImageKeyChangesWithTheRevision()
     {
-        var image = ImageRequest.FromName("hello", Meta);
+        var image = ImageRequest.FromName("hello");
 
         Assert.NotEqual(ImageKeys.For(image, Source), ImageKeys.For(image, Source with { Revision = "rev-2" }));
     }
@@ -38,7 +36,7 @@ public sealed class ImageKeysTests
     [Fact]
     public void ImageKeyChangesWithTheSourceKind()
     {
-        var image = ImageRequest.FromName("hello", Meta);
+        var image = ImageRequest.FromName("hello");
 
         Assert.NotEqual(ImageKeys.For(image, Source), ImageKeys.For(image, Source with { Kind = "git" }));
     }
@@ -47,16 +45,16 @@ public sealed class ImageKeysTests
     public void ImageKeyChangesWithTheArchitecture()
     {
         Assert.NotEqual(
-            ImageKeys.For(ImageRequest.FromName("hello", Meta), Source),
-            ImageKeys.For(ImageRequest.FromName("hello/arm64", Meta), Source));
+            ImageKeys.For(ImageRequest.FromName("hello"), Source),
+            ImageKeys.For(ImageRequest.FromName("hello/arm64"), Source));
     }
 
     [Fact]
     public void ImageKeyChangesWithThePackages()
     {
         Assert.NotEqual(
-            ImageKeys.For(ImageRequest.FromName("hello", Meta), Source),
-            ImageKeys.For(ImageRequest.FromName("hello/git", Meta), Source));
+            ImageKeys.For(ImageRequest.FromName("hello"), Source),
+            ImageKeys.For(ImageRequest.FromName("hello/git"), Source));
     }
 
     [Fact]
@@ -64,18 +62,18 @@ public sealed class ImageKeysTests
     {
         // Pinned so that a change of the key formula (which orphans every cached image) is
         // a deliberate edit here, together with a bump of ImageKeys.FormatVersion.
-        var key = ImageKeys.For(ImageRequest.FromName("shell/hello", Meta), Source);
+        var key = ImageKeys.For(ImageRequest.FromName("shell/hello"), Source);
 
-        Assert.Equal("92c7b64f586631a96a1132859f24d99a77b46000601631bbbc206ad705d4657e", key);
+        Assert.Equal("a1232165972b52e7abd814c93878b924cef8871d500bf433d717d123ef8466ef", key);
     }
 
     [Fact]
     public void ImageKeyIsSha256OfTheDocumentedFields()
     {
-        var key = ImageKeys.For(ImageRequest.FromName("hello", Meta), Source);
+        var key = ImageKeys.For(ImageRequest.FromName("hello"), Source);
 
         Assert.Equal(
-            Nixery.Core.Storage.RegistryStore.HashKey("format=2\nsource=path:rev-1\nsystem=x86_64-linux\npackages=cacert,hello,iana-etc"),
+            Nixery.Core.Storage.RegistryStore.HashKey("format=3\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
             key);
         Assert.Matches("^[0-9a-f]{64}$", key);
     }

@@ -1,5 +1,6 @@
 // ImageRequest.FromName in the manner of Nixery's ImageFromName tests: each name and the
-// whole request it means, with the package set's meta-packages of the offline set.
+// whole request it means; then what the worker makes of `shell` and the always-included
+// packages with the meta-packages of a set like the offline one.
 using Nixery.Core.Names;
 
 namespace Nixery.Core.Tests.Names;
@@ -9,29 +10,40 @@ public sealed class ImageRequestTests
     private static readonly MetaPackages Meta = new(Shell: ["bashInteractive", "coreutils"], AlwaysInclude: ["cacert", "iana-etc"]);
 
     [Theory]
-    [InlineData("hello", "hello", new[] { "cacert", "hello", "iana-etc" }, "amd64")]
-    [InlineData("hello/git/htop", "git/hello/htop", new[] { "cacert", "git", "hello", "htop", "iana-etc" }, "amd64")]
-    [InlineData("shell", "shell", new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" }, "amd64")]
-    [InlineData("shell/htop", "htop/shell", new[] { "bashInteractive", "cacert", "coreutils", "htop", "iana-etc" }, "amd64")]
-    [InlineData("htop/shell", "htop/shell", new[] { "bashInteractive", "cacert", "coreutils", "htop", "iana-etc" }, "amd64")]
-    [InlineData("shell/arm64", "arm64/shell", new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" }, "arm64")]
-    [InlineData("arm64", "arm64", new[] { "cacert", "iana-etc" }, "arm64")]
-    [InlineData("hello/hello/git/hello", "git/hello", new[] { "cacert", "git", "hello", "iana-etc" }, "amd64")]
-    [InlineData("shell/coreutils/shell", "coreutils/shell", new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" }, "amd64")]
-    [InlineData("cacert", "cacert", new[] { "cacert", "iana-etc" }, "amd64")]
+    [InlineData("hello", "hello", new[] { "hello" }, "amd64")]
+    [InlineData("hello/git/htop", "git/hello/htop", new[] { "git", "hello", "htop" }, "amd64")]
+    [InlineData("shell", "shell", new[] { "shell" }, "amd64")]
+    [InlineData("shell/htop", "htop/shell", new[] { "htop", "shell" }, "amd64")]
+    [InlineData("htop/shell", "htop/shell", new[] { "htop", "shell" }, "amd64")]
+    [InlineData("shell/arm64", "arm64/shell", new[] { "shell" }, "arm64")]
+    [InlineData("arm64", "arm64", new string[0], "arm64")]
+    [InlineData("hello/hello/git/hello", "git/hello", new[] { "git", "hello" }, "amd64")]
+    [InlineData("shell/coreutils/shell", "coreutils/shell", new[] { "coreutils", "shell" }, "amd64")]
     public void FromNameGivesTheWholeRequest(string name, string expectedName, string[] expectedPackages, string expectedArch)
     {
-        var request = ImageRequest.FromName(name, Meta);
+        var request = ImageRequest.FromName(name);
 
         Assert.Equal(expectedName, request.Name);
         Assert.Equal(expectedPackages, request.Packages);
         Assert.Equal(expectedArch == "arm64" ? Architecture.Arm64 : Architecture.Amd64, request.Arch);
     }
 
+    [Theory]
+    [InlineData(new[] { "hello" }, new[] { "cacert", "hello", "iana-etc" })]
+    [InlineData(new[] { "shell" }, new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" })]
+    [InlineData(new[] { "htop", "shell" }, new[] { "bashInteractive", "cacert", "coreutils", "htop", "iana-etc" })]
+    [InlineData(new[] { "coreutils", "shell" }, new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" })]
+    [InlineData(new[] { "cacert" }, new[] { "cacert", "iana-etc" })]
+    [InlineData(new string[0], new[] { "cacert", "iana-etc" })]
+    public void ExpandReplacesShellAndAddsTheAlwaysIncludedPackages(string[] requested, string[] expected)
+    {
+        Assert.Equal(expected, Meta.Expand(requested));
+    }
+
     [Fact]
     public void FromNameOfShellArm64IsTheAarch64System()
     {
-        var request = ImageRequest.FromName("shell/arm64", Meta);
+        var request = ImageRequest.FromName("shell/arm64");
 
         Assert.Equal(new Architecture("aarch64-linux", "arm64"), request.Arch);
     }
@@ -39,8 +51,8 @@ public sealed class ImageRequestTests
     [Fact]
     public void FromNameGivesTheSameRequestForEveryOrderOfComponents()
     {
-        var a = ImageRequest.FromName("shell/git/htop", Meta);
-        var b = ImageRequest.FromName("htop/git/shell", Meta);
+        var a = ImageRequest.FromName("shell/git/htop");
+        var b = ImageRequest.FromName("htop/git/shell");
 
         Assert.Equal(a.Name, b.Name);
         Assert.Equal(a.Packages, b.Packages);
@@ -51,7 +63,7 @@ public sealed class ImageRequestTests
     [Fact]
     public void FromNameSortsPackagesOrdinally()
     {
-        var request = ImageRequest.FromName("zlib/Zz0/a", new MetaPackages([], []));
+        var request = ImageRequest.FromName("zlib/Zz0/a");
 
         Assert.Equal(["Zz0", "a", "zlib"], request.Packages);
     }

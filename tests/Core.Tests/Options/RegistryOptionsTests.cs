@@ -1,6 +1,7 @@
 // Start-up validation: defaults, and a sentence naming each wrong setting, all at once.
 using Microsoft.Extensions.Configuration;
 using Nixery.Core.Options;
+using Nixery.Core.Sources;
 using Nixery.TestSupport;
 
 namespace Nixery.Core.Tests.Options;
@@ -44,13 +45,15 @@ public sealed class RegistryOptionsTests : IDisposable
     {
         var options = Bind([]);
 
+        Assert.Equal([new SourceDefinition("default", "path", _pkgs)], options.Sources);
+
         Assert.Equal(
             new RegistryOptions
             {
                 Port = 8080,
                 StorageBackend = "filesystem",
                 StoragePath = ".state/storage",
-                PackageSetPath = _pkgs,
+                Sources = options.Sources,
                 NixTimeout = TimeSpan.FromSeconds(60),
                 PopularityUrl = null,
                 BuildWait = TimeSpan.FromSeconds(20),
@@ -90,7 +93,7 @@ public sealed class RegistryOptionsTests : IDisposable
                 Port = 9000,
                 StorageBackend = "filesystem",
                 StoragePath = "/srv/nixery",
-                PackageSetPath = _pkgs,
+                Sources = options.Sources,
                 NixTimeout = TimeSpan.FromSeconds(30),
                 PopularityUrl = "file://" + popularity,
                 BuildWait = TimeSpan.Zero,
@@ -131,7 +134,7 @@ public sealed class RegistryOptionsTests : IDisposable
         var error = BindFails(new() { ["NIXERY_NIX_PATH"] = _nix }, withPaths: false);
 
         var message = Assert.Single(error.Errors);
-        Assert.StartsWith("NIXERY_PKGS_PATH is not set", message, StringComparison.Ordinal);
+        Assert.StartsWith("No package source is set; set NIXERY_PKGS_PATH to a package set folder", message, StringComparison.Ordinal);
         Assert.Contains("NIXERY_PKGS_PATH", error.Message, StringComparison.Ordinal);
     }
 
@@ -201,7 +204,7 @@ public sealed class RegistryOptionsTests : IDisposable
         Assert.Equal("NIX_TIMEOUT is '0'; it must be a whole number from 1 to 86400.", error.Errors[1]);
         Assert.Equal("NIXERY_RETRY_AFTER is '0'; it must be a whole number from 1 to 3600.", error.Errors[2]);
         Assert.Equal("NIXERY_LAYER_BUDGET is '500'; it must be a whole number from 2 to 125.", error.Errors[3]);
-        Assert.StartsWith("NIXERY_PKGS_PATH is not set", error.Errors[4], StringComparison.Ordinal);
+        Assert.StartsWith("No package source is set; set NIXERY_PKGS_PATH", error.Errors[4], StringComparison.Ordinal);
         foreach (var name in new[] { "PORT", "NIX_TIMEOUT", "NIXERY_RETRY_AFTER", "NIXERY_LAYER_BUDGET", "NIXERY_PKGS_PATH" })
         {
             Assert.Contains(name, error.Message, StringComparison.Ordinal);

@@ -1,0 +1,74 @@
+// A package set in a git repository (NIXERY_PKGS_REPO, or kind "git" in NIXERY_SOURCES),
+// as in Nixery: the tag picks the revision.
+//
+//   tag                       revision                           looked up
+//   40 hex digits             that commit                        never (pinned: cached forever)
+//   latest                    the commit of the default branch   git ls-remote <repo> HEAD
+//   anything else             the commit of that tag or branch   git ls-remote <repo> refs/tags/<tag> refs/heads/<tag>
+//
+// A tag and a branch of the same name: the tag wins, as in `git rev-parse`. Lookups of
+// moving targets are remembered for NIXERY_REVISION_CACHE (RevisionCache).
+using System.Text.RegularExpressions;
+using Nixery.Core.Errors;
+using Nixery.Core.Queue;
+
+namespace Nixery.Core.Sources;
+
+public sealed partial class GitSource(SourceDefinition definition, RevisionCache cache) : IPackageSource
+{
+    /// <summary>How long one ls-remote may take before the source counts as unreachable.</summary>
+    private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(30);
+
+    public SourceDefinition Definition { get; } = definition;
+
+    public async Task<PackageSource> ResolveAsync(string tag, CancellationToken cancellationToken)
+    {
+        if (CommitPattern().IsMatch(tag))
+        {
+            return Resolved(tag.ToLowerInvariant());
+        }
+
+        try
+        {
+            var commit = await cache.GetAsync($"{Definition.Location}\n{tag}", () => LookUpAsync(tag), cancellationToken);
+            return Resolved(commit);
+        }
+        catch (SourceUnavailableException e)
+        {
+            throw new RegistryException(ErrorCode.Unavailable, $"package source '{Definition.Name}' ({Definition.Location}) could not be read: {e.Message}");
+        }
+        catch (RefNotFoundException)
+        {
+            throw new RegistryException(
+                ErrorCode.ManifestUnknown,
+                $"tag '{tag}' is not a branch or tag of {Definition.Location}; use latest, a branch, a tag or a 40-digit commit");
+        }
+    }
+
+    private PackageSource Resolved(string commit) => new(SourceKinds.Git, Definition.Location, commit);
+
+    private async Task<string> LookUpAsync(string tag)
+    {
+        string[] patterns = tag == "latest" ? ["HEAD"] : [$"refs/tags/{tag}", $"refs/tags/{tag}^{{}}", $"refs/heads/{tag}"];
+        var output = await GitCli.RunAsync(["ls-remote", "--", Definition.Location, .. patterns], null, LookupTimeout, CancellationToken.None);
+        var refs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('\t', 2))
+            .Where(parts => parts.Length == 2 && CommitPattern().IsMatch(parts[0]))
+            .ToDictionary(parts => parts[1].Trim(), parts => parts[0], StringComparer.Ordinal);
+        // An annotated tag's own object is not a commit; its peeled line (^{}) is.
+        foreach (var name in tag == "latest" ? ["HEAD"] : new[] { $"refs/tags/{tag}^{{}}", $"refs/tags/{tag}", $"refs/heads/{tag}" })
+        {
+            if (refs.TryGetValue(name, out var commit))
+            {
+                return commit;
+            }
+        }
+
+        throw new RefNotFoundException();
+    }
+
+    [GeneratedRegex("^[0-9a-fA-F]{40}$")]
+    private static partial Regex CommitPattern();
+
+    private sealed class RefNotFoundException : Exception;
+}

@@ -1,0 +1,20 @@
+// Turning "this source, this tag" into the revision that goes into the image key, at
+// request time. Moving targets (a branch, a channel, a folder that changes) are looked up
+// at most once per NIXERY_REVISION_CACHE; pinned ones (a commit) never (RevisionCache).
+using Nixery.Core.Queue;
+
+namespace Nixery.Core.Sources;
+
+public interface IPackageSource
+{
+    SourceDefinition Definition { get; }
+
+    /// <summary>The revision the tag stands for, with what a worker needs to fetch it. Throws a
+    /// RegistryException (MANIFEST_UNKNOWN) for a tag that names nothing in this source, and
+    /// (UNAVAILABLE) when the source cannot be reached.</summary>
+    Task<PackageSource> ResolveAsync(string tag, CancellationToken cancellationToken);
+}
+
+/// <summary>The source could not be read (a repository that does not answer, a tarball that
+/// cannot be downloaded). The message says which source and why.</summary>
+public sealed class SourceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
