@@ -27,6 +27,7 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton(new SourceCheckoutOptions(options.SourceCachePath));
         services.AddSingleton(sp => new SourceCheckout(
             sp.GetRequiredService<SourceCheckoutOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, sp.GetRequiredService<ILogger<SourceCheckout>>()));
+        services.AddSingleton<NixPlatforms>();
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
         if (options.Workers > 0)

@@ -38,7 +38,8 @@ public sealed class PackageSetRepo : IDisposable
     public Task<string> GitAsync(params string[] args) => RunGitAsync(Path, args);
 
     /// <summary>A package set folder whose `marker` package says <paramref name="marker"/>.</summary>
-    public static void WriteSet(string folder, string marker)
+    /// <param name="systems">Written as nixery.json "systems" when given (a multi-system set).</param>
+    public static void WriteSet(string folder, string marker, IReadOnlyList<string>? systems = null)
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(System.IO.Path.Combine(folder, "default.nix"), $$"""
@@ -52,8 +53,9 @@ public sealed class PackageSetRepo : IDisposable
               };
             }
             """);
+        var systemsJson = systems is null ? "" : $",\"systems\":[{string.Join(',', systems.Select(s => $"\"{s}\""))}]";
         File.WriteAllText(System.IO.Path.Combine(folder, "nixery.json"),
-            """{"name":"marker-fixture","linkClosure":false,"alwaysInclude":[],"shell":[],"system":"x86_64-linux"}""");
+            $$"""{"name":"marker-fixture","linkClosure":false,"alwaysInclude":[],"shell":[],"system":"x86_64-linux"{{systemsJson}}}""");
     }
 
     /// <summary>The set as a gzip tarball with one top-level folder, as nixpkgs tarballs are.</summary>

@@ -13,6 +13,10 @@
 //      belongs to a dead worker and is taken over.
 //   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
 //   5. The image index entry is written last; then the status says done.
+// A package set that builds several systems (nixery.json "systems") gives an image whose name
+// does not choose an architecture an OCI index: steps 1–4 run per system this worker can
+// build, the index goes in as a blob after their manifests, and the record lists it beside
+// the first system's Docker and OCI manifests.
 //
 // A failure before step 5 leaves only content-addressed blobs that nothing names yet.
 using Microsoft.Extensions.Logging;
@@ -38,6 +42,9 @@ public sealed record ImageBuilt(ImageRecord Image) : BuildOutcome;
 
 public sealed record ImageFailed(string Reason, IReadOnlyList<string>? Missing, IReadOnlyList<string>? LogTail) : BuildOutcome;
 
+/// <summary>One system's image: its two manifests (as blobs) and the store paths it holds.</summary>
+internal sealed record PlatformBuilt(ManifestVariant Docker, ManifestVariant Oci, IReadOnlyList<string> Paths);
+
 public sealed class ImageBuilder(
     RegistryStore store,
     INixClient nix,
@@ -46,7 +53,8 @@ public sealed class ImageBuilder(
     TimeProvider time,
     ILogger<ImageBuilder> logger,
     PopularitySource popularity,
-    SourceCheckout sources)
+    SourceCheckout sources,
+    NixPlatforms platforms)
 {
     /// <summary>How often a worker waiting for another's layer looks for it.</summary>
     private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
@@ -68,17 +76,88 @@ public sealed class ImageBuilder(
 
         var packageSet = PackageSetInfo.Load(packageSetPath);
         var packages = new MetaPackages(packageSet.Shell, packageSet.AlwaysInclude).Expand(image.Packages);
-        if (image.Arch.NixSystem != packageSet.System)
+        var buildable = await platforms.GetAsync();
+        if (image.ArchitectureNamed || packageSet.Systems.Count == 1)
         {
-            return new ImageFailed(
-                $"package set '{packageSet.Name}' builds {packageSet.System} only; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built here", null, null);
+            if (!packageSet.Systems.Contains(image.Arch.NixSystem))
+            {
+                return new ImageFailed(
+                    $"package set '{packageSet.Name}' builds {string.Join(", ", packageSet.Systems)} only; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built from it", null, null);
+            }
+
+            if (!buildable.Contains(image.Arch.NixSystem))
+            {
+                return new ImageFailed(
+                    $"this registry's workers build {string.Join(", ", buildable)}; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built here", null, null);
+            }
+
+            var single = await BuildPlatformAsync(job, image.Arch, packages, packageSetPath, ct);
+            if (single is not PlatformBuilt built)
+            {
+                return (ImageFailed)single;
+            }
+
+            // Docker first: the default, served when the Accept header names neither (ManifestHandler).
+            return await RecordAsync(job, new ImageRecord(built.Docker.Digest, built.Docker.MediaType, built.Docker.Size, packages, [built.Docker, built.Oci]), built.Paths, ct);
         }
 
-        logger.LogInformation("preparing image {Image} {JobId} with {Packages}", image.Name, job.JobId, string.Join(' ', packages));
+        // Several systems and the name chose none: an OCI index over every one this worker can
+        // build (degraded to those; the rest are named in the log and fail when asked for by name).
+        var systems = packageSet.Systems
+            .Where(s => buildable.Contains(s) && Architecture.FromNixSystem(s) is not null)
+            .OrderBy(s => s == buildable[0] ? 0 : 1).ThenBy(s => s, StringComparer.Ordinal)
+            .ToList();
+        foreach (var skipped in packageSet.Systems.Except(systems))
+        {
+            logger.LogWarning("image {Image} {JobId}: leaving {System} out of the image index; this worker builds {Buildable}", image.Name, job.JobId, skipped, string.Join(", ", buildable));
+        }
+
+        if (systems.Count == 0)
+        {
+            return new ImageFailed($"package set '{packageSet.Name}' builds {string.Join(", ", packageSet.Systems)}; this registry's workers build {string.Join(", ", buildable)}", null, null);
+        }
+
+        var builtPlatforms = new List<(Architecture Arch, PlatformBuilt Built)>();
+        foreach (var system in systems)
+        {
+            var arch = Architecture.FromNixSystem(system)!;
+            var outcome = await BuildPlatformAsync(job, arch, packages, packageSetPath, ct);
+            if (outcome is not PlatformBuilt platform)
+            {
+                return (ImageFailed)outcome;
+            }
+
+            builtPlatforms.Add((arch, platform));
+        }
+
+        var index = ImageConfigWriter.Index([.. builtPlatforms.Select(p => (p.Arch, p.Built.Oci))]);
+        var indexDigest = await store.PutBlobAsync(index, MediaTypes.OciIndex, ct);
+        var primary = builtPlatforms[0].Built;
+        var record = new ImageRecord(primary.Docker.Digest, primary.Docker.MediaType, primary.Docker.Size, packages, [
+            primary.Docker,
+            primary.Oci,
+            new ManifestVariant(MediaTypes.OciIndex, indexDigest.ToString(), index.Length),
+        ]);
+        return await RecordAsync(job, record, builtPlatforms.SelectMany(p => p.Built.Paths), ct);
+    }
+
+    private async Task<BuildOutcome> RecordAsync(BuildJob job, ImageRecord record, IEnumerable<string> paths, CancellationToken ct)
+    {
+        await store.PutImageAsync(job.ImageKey, record, ct);
+        logger.LogInformation("built image {Image} {JobId} as {Digest} with {Variants} manifests", job.Image.Name, job.JobId, record.Digest, record.StoredVariants().Count);
+        await popularity.RecordImageAsync(paths.Distinct(StringComparer.Ordinal), ct);
+        return new ImageBuilt(record);
+    }
+
+    /// <summary>Steps 1–4 for one system: the layers, the config and both manifests as blobs.</summary>
+    private async Task<object> BuildPlatformAsync(BuildJob job, Architecture arch, IReadOnlyList<string> packages, string packageSetPath, CancellationToken ct)
+    {
+        var image = job.Image;
+        logger.LogInformation("preparing image {Image} {JobId} for {System} with {Packages}", image.Name, job.JobId, arch.NixSystem, string.Join(' ', packages));
         PrepareResult prepared;
         try
         {
-            prepared = await nix.PrepareAsync(new PrepareRequest(packages, image.Arch.NixSystem, packageSetPath), ct);
+            prepared = await nix.PrepareAsync(new PrepareRequest(packages, arch.NixSystem, packageSetPath), ct);
         }
         catch (NixException e)
         {
@@ -108,22 +187,17 @@ public sealed class ImageBuilder(
         layers.Add(await LayerAsync(symlinkKey, s => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, ct), image.Name, ordered.Count + 1, ordered.Count + 1, ct));
 
         var hasShell = ready.TopLevel.Any(p => StoreNames.PackageName(p).StartsWith("bash", StringComparison.Ordinal));
-        var config = ImageConfigWriter.Config(image.Arch, layers, hasShell);
+        var config = ImageConfigWriter.Config(arch, layers, hasShell);
         var configDigest = await store.PutBlobAsync(config, MediaTypes.DockerConfig, ct);
         var manifest = ImageConfigWriter.Manifest(configDigest, config.Length, layers);
         var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
         var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers);
         var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
-
-        // Docker first: the default, served when the Accept header names neither (ManifestHandler).
-        var record = new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifest.Length, packages, [
+        logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Count);
+        return new PlatformBuilt(
             new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
             new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),
-        ]);
-        await store.PutImageAsync(job.ImageKey, record, ct);
-        logger.LogInformation("built image {Image} {JobId} as {Digest} with {Layers} layers", image.Name, job.JobId, record.Digest, layers.Count);
-        await popularity.RecordImageAsync(ready.Graph.Paths.Select(p => p.Path), ct);
-        return new ImageBuilt(record);
+            [.. ready.Graph.Paths.Select(p => p.Path)]);
     }
 
     private async Task<BuiltLayer> LayerAsync(string key, Func<Stream, Task<PackedLayer>> pack, string image, int index, int count, CancellationToken ct)

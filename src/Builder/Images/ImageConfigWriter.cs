@@ -7,6 +7,7 @@
 using System.Text.Json;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
+using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Images;
 
@@ -38,6 +39,16 @@ public static class ImageConfigWriter
     /// so the blob alone tells what it is when fetched by digest).</summary>
     public static byte[] OciManifest(Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers) =>
         Manifest(MediaTypes.OciManifest, MediaTypes.OciConfig, MediaTypes.OciLayerGzip, configDigest, configSize, layers);
+
+    /// <summary>The OCI index of a multi-system image over each platform's OCI manifest, in the given order.</summary>
+    public static byte[] Index(IReadOnlyList<(Architecture Arch, ManifestVariant OciManifest)> platforms)
+    {
+        var index = new ImageIndex(
+            2,
+            MediaTypes.OciIndex,
+            [.. platforms.Select(p => new PlatformDescriptor(MediaTypes.OciManifest, p.OciManifest.Size, p.OciManifest.Digest, new Platform(p.Arch.ImageArch, "linux")))]);
+        return JsonSerializer.SerializeToUtf8Bytes(index, CoreJson.Default.ImageIndex);
+    }
 
     private static byte[] Manifest(string manifestType, string configType, string layerType, Digest configDigest, long configSize, IReadOnlyList<BuiltLayer> layers)
     {

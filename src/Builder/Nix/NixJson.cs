@@ -30,7 +30,8 @@ internal sealed record PackageSetJson(
     [property: JsonPropertyName("linkClosure")] bool? LinkClosure,
     [property: JsonPropertyName("alwaysInclude")] List<string>? AlwaysInclude,
     [property: JsonPropertyName("shell")] List<string>? Shell,
-    [property: JsonPropertyName("system")] string? System);
+    [property: JsonPropertyName("system")] string? System,
+    [property: JsonPropertyName("systems")] List<string>? Systems);
 
 [JsonSerializable(typeof(PrepareOutput))]
 [JsonSerializable(typeof(List<PathInfoJson>))]

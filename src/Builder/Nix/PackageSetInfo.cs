@@ -11,14 +11,16 @@ namespace Nixery.Builder.Nix;
 /// (Debian-built sets: their binaries load /lib/x86_64-linux-gnu/libc.so.6 by absolute path).</param>
 /// <param name="AlwaysInclude">Packages added to every image (certificates, /etc/services).</param>
 /// <param name="Shell">What the meta-package <c>shell</c> expands to.</param>
-/// <param name="System">The Nix system the set builds for.</param>
-public sealed record PackageSetInfo(string Name, bool LinkClosure, IReadOnlyList<string> AlwaysInclude, IReadOnlyList<string> Shell, string System)
+/// <param name="System">The Nix system the set builds for by default.</param>
+/// <param name="Systems">Every system the set can build (nixery.json "systems"; default: System only).
+/// More than one: an image whose name does not choose an architecture gets an OCI index.</param>
+public sealed record PackageSetInfo(string Name, bool LinkClosure, IReadOnlyList<string> AlwaysInclude, IReadOnlyList<string> Shell, string System, IReadOnlyList<string> Systems)
 {
     public const string FileName = "nixery.json";
 
     /// <summary>Nixery's defaults for nixpkgs.</summary>
     public static PackageSetInfo Default { get; } = new(
-        "nixpkgs", false, ["cacert", "iana-etc"], ["bashInteractive", "coreutils", "moreutils", "nano"], "x86_64-linux");
+        "nixpkgs", false, ["cacert", "iana-etc"], ["bashInteractive", "coreutils", "moreutils", "nano"], "x86_64-linux", ["x86_64-linux"]);
 
     /// <summary>Reads <c>nixery.json</c> in <paramref name="packageSetPath"/>; missing file or fields take <see cref="Default"/>'s values.</summary>
     public static PackageSetInfo Load(string packageSetPath)
@@ -39,11 +41,13 @@ public sealed record PackageSetInfo(string Name, bool LinkClosure, IReadOnlyList
             throw new InvalidDataException($"{file} is not valid package set metadata: {e.Message}", e);
         }
 
+        var system = json?.System ?? Default.System;
         return new PackageSetInfo(
             json?.Name ?? Default.Name,
             json?.LinkClosure ?? Default.LinkClosure,
             json?.AlwaysInclude ?? Default.AlwaysInclude,
             json?.Shell ?? Default.Shell,
-            json?.System ?? Default.System);
+            system,
+            json?.Systems is { Count: > 0 } systems ? systems : [system]);
     }
 }

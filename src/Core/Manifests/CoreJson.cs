@@ -10,6 +10,7 @@ namespace Nixery.Core.Manifests;
 
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(ImageManifest))]
+[JsonSerializable(typeof(ImageIndex))]
 [JsonSerializable(typeof(ImageConfig))]
 [JsonSerializable(typeof(ImageRecord))]
 [JsonSerializable(typeof(ManifestVariant))]

@@ -17,6 +17,23 @@ public sealed record ImageManifest(
     [property: JsonPropertyName("config")] Descriptor Config,
     [property: JsonPropertyName("layers")] IReadOnlyList<Descriptor> Layers);
 
+/// <summary>An OCI image index: one manifest per platform of a multi-system image
+/// (image-spec image-index.md; platform.architecture uses Go's names, amd64 and arm64).</summary>
+public sealed record ImageIndex(
+    [property: JsonPropertyName("schemaVersion")] int SchemaVersion,
+    [property: JsonPropertyName("mediaType")] string MediaType,
+    [property: JsonPropertyName("manifests")] IReadOnlyList<PlatformDescriptor> Manifests);
+
+public sealed record PlatformDescriptor(
+    [property: JsonPropertyName("mediaType")] string MediaType,
+    [property: JsonPropertyName("size")] long Size,
+    [property: JsonPropertyName("digest")] string Digest,
+    [property: JsonPropertyName("platform")] Platform Platform);
+
+public sealed record Platform(
+    [property: JsonPropertyName("architecture")] string Architecture,
+    [property: JsonPropertyName("os")] string Os);
+
 /// <summary>Image config; see the OCI image-spec config.md. No "created": it would break determinism.</summary>
 public sealed record ImageConfig(
     [property: JsonPropertyName("architecture")] string Architecture,

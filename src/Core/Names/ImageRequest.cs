@@ -16,6 +16,10 @@ public sealed record Architecture(
 {
     public static readonly Architecture Amd64 = new("x86_64-linux", "amd64");
     public static readonly Architecture Arm64 = new("aarch64-linux", "arm64");
+
+    /// <summary>The architecture of a Nix system we can describe in an image, or null.</summary>
+    public static Architecture? FromNixSystem(string system) =>
+        system == Amd64.NixSystem ? Amd64 : system == Arm64.NixSystem ? Arm64 : null;
 }
 
 /// <summary>What meta-package names mean in one package set: read by the worker from the set
@@ -54,6 +58,13 @@ public sealed record ImageRequest(
 {
     public const string ShellMeta = "shell";
 
+    public const string Arm64Meta = "arm64";
+
+    /// <summary>The name chose the architecture (arm64/…); otherwise a set that builds several
+    /// systems gives an image index over them.</summary>
+    [JsonIgnore]
+    public bool ArchitectureNamed => Name.Split('/').Contains(Arm64Meta);
+
     /// <summary>Parses a repository name that already passed <see cref="ReferenceGrammar.IsValidName"/>
     /// (without a source component: SourceCatalog took that off).</summary>
     public static ImageRequest FromName(string name)
@@ -63,7 +74,7 @@ public sealed record ImageRequest(
         var packages = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var component in components)
         {
-            if (component == "arm64")
+            if (component == Arm64Meta)
             {
                 arch = Architecture.Arm64;
             }

@@ -19,5 +19,6 @@ public sealed record BuildJob(
     [property: JsonPropertyName("image")] ImageRequest Image,
     [property: JsonPropertyName("source")] PackageSource Source)
 {
-    public const int CurrentVersion = 1;
+    /// <summary>2: Image.Packages as named (with `shell`), expanded by the worker from the set it fetches.</summary>
+    public const int CurrentVersion = 2;
 }

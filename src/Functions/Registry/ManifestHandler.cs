@@ -98,8 +98,9 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
 ///     lines, each media range with parameters and a q-value (absent = 1, 0 = not acceptable);
 ///     a variant's quality is that of the most specific range that matches it
 ///     (type/subtype, then type/*, then */*);
-///   - the variant with the highest quality above 0 wins; ties go by our order, the default
-///     (Docker schema 2, the most widely understood) first, then OCI;
+///   - the variant with the highest quality above 0 wins; ties go to the OCI index of a
+///     multi-system image if the client names it (it then picks its platform), else by our order, the
+///     default (Docker schema 2, the most widely understood) first, then OCI;
 ///   - no Accept, */* only, unparsable, or none of our types: the default. Never 406 — an old
 ///     client that sends nothing useful still gets an image it can read.
 /// </summary>
@@ -117,7 +118,9 @@ public static class ManifestNegotiation
         foreach (var variant in variants)
         {
             var quality = QualityOf(variant.MediaType, ranges);
-            if (quality > best)
+            // An index the client names wins a tie: it gets every platform. Wildcards do not
+            // count: `*/*` from a client that cannot read an index must not get one.
+            if (quality > best || (quality == best && quality > 0 && variant.MediaType == MediaTypes.OciIndex && Names(variant.MediaType, ranges)))
             {
                 chosen = variant;
                 best = quality;
@@ -126,6 +129,9 @@ public static class ManifestNegotiation
 
         return chosen;
     }
+
+    private static bool Names(string mediaType, IList<MediaTypeHeaderValue> ranges) =>
+        ranges.Any(r => !r.MatchesAllTypes && !r.MatchesAllSubTypes && r.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The q-value the client gives <paramref name="mediaType"/>; 0 when no range matches.</summary>
     private static double QualityOf(string mediaType, IList<MediaTypeHeaderValue> ranges)

@@ -133,7 +133,8 @@ public sealed class ImageBuilderPopularityTests
             var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
             var source = new PopularitySource(Store, popularity, TimeProvider.System, NullLogger<PopularitySource>.Instance);
             Builder = new ImageBuilder(Store, nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source,
-                new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance));
+                new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
+                new NixPlatforms());
         }
 
         public RegistryStore Store { get; }

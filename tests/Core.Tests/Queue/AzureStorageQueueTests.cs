@@ -236,7 +236,7 @@ public sealed class AzureStorageQueueTests(AzuriteQueueFixture azurite)
         { "{not base64, not a job}", "not Base64" },
         { Base64("[1, 2, 3]"), "not a build job object" },
         { Base64("{\"hello\": \"world\"}"), "no whole-number \"version\"" },
-        { Base64("{\"version\": 2, \"jobId\": \"from-the-future\"}"), "build job version 2 is not understood" },
+        { Base64("{\"version\": 3, \"jobId\": \"from-the-future\"}"), "build job version 3 is not understood" },
         { Base64("{\"version\": 1, \"jobId\": \"half\"}"), "lacks fields" },
         { Base64("{\"version\": 1, \"jobId\": 7}"), "not a valid build job" },
     };
