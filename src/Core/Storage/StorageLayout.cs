@@ -27,7 +27,15 @@ public static class StorageLayout
 
     public static string LayerClaim(string layerKey) => $"layers/{layerKey}.claim";
 
-    public static string Status(string imageKey) => $"status/{imageKey}.json";
+    public const string StatusPrefix = "status/";
+
+    public static string Status(string imageKey) => $"{StatusPrefix}{imageKey}.json";
+
+    /// <summary>The image key of a status path, or null if the path is not one.</summary>
+    public static string? ImageKeyOfStatus(string path) =>
+        path.StartsWith(StatusPrefix, StringComparison.Ordinal) && path.EndsWith(".json", StringComparison.Ordinal) && path.Length > StatusPrefix.Length + ".json".Length
+            ? path[StatusPrefix.Length..^".json".Length]
+            : null;
 
     public static string Staging(string id) => StagingPrefix + id;
 
