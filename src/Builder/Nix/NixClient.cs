@@ -104,9 +104,16 @@ public sealed partial class NixClient : INixClient
             tail.Watch = null;
             if (realise.ExitCode != 0)
             {
-                var message = failed is null
-                    ? $"building {string.Join(", ", request.Packages)} failed"
-                    : $"builder for '{failed}' failed while building {string.Join(", ", request.Packages)}";
+                var packages = string.Join(", ", request.Packages);
+                // Nix's own sentence names the builder and how it ended ("error: builder for
+                // '…drv' failed with exit code 3"); quote it rather than say the same thing twice.
+                var said = failed is null ? null : tail.Snapshot().LastOrDefault(l => l.StartsWith("error: ", StringComparison.Ordinal) && l.Contains(failed, StringComparison.Ordinal));
+                if (said is not null)
+                {
+                    throw new NixException(NixFailureKind.BuildFailed, $"{said["error: ".Length..]} while building {packages}", tail.Snapshot());
+                }
+
+                var message = failed is null ? $"building {packages} failed" : $"builder for '{failed}' failed while building {packages}";
                 throw Failure(NixFailureKind.BuildFailed, message, tail);
             }
         }

@@ -106,7 +106,7 @@ public sealed class BuildWorker(
     {
         var job = lease.Job;
         logger.LogWarning("build of {Image} {JobId} failed: {Reason}", job.Image.Name, job.JobId, reason);
-        await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Failed, time.GetUtcNow(), reason, missing, log), ct);
+        await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Failed, time.GetUtcNow(), reason, missing, log, job.Image.Name), ct);
         if (deadLetter)
         {
             await lease.DeadLetterAsync(reason, CancellationToken.None);

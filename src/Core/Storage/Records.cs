@@ -44,10 +44,14 @@ public enum BuildState
     Done,
 }
 
-/// <summary>status/&lt;image-key&gt;.json — what the HTTP side tells a client that waits.</summary>
+/// <summary>status/&lt;image-key&gt;.json — what the HTTP side tells a client that waits.
+/// A failed status also names the image (its sorted name, e.g. "git/shell"), so that the list
+/// of recent failures can say which image failed; records written before Image existed lack
+/// it and read as null.</summary>
 public sealed record BuildStatus(
     [property: JsonPropertyName("state")] BuildState State,
     [property: JsonPropertyName("updated")] DateTimeOffset Updated,
     [property: JsonPropertyName("reason"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null,
     [property: JsonPropertyName("missing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Missing = null,
-    [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? LogTail = null);
+    [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? LogTail = null,
+    [property: JsonPropertyName("image"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null);

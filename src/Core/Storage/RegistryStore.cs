@@ -1,6 +1,7 @@
 // Typed access to the storage layout for the HTTP side and the worker: content-addressed
 // blobs, the image index, the layer cache and build status. It owns the ordering rules of
 // StorageLayout (blob first, index entry last) so that callers cannot get them wrong.
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -90,6 +91,19 @@ public sealed class RegistryStore(IStorageBackend backend)
 
     public Task<BuildStatus?> GetStatusAsync(string imageKey, CancellationToken ct) =>
         ReadJsonAsync(StorageLayout.Status(imageKey), CoreJson.Default.BuildStatus, ct);
+
+    /// <summary>Every status record's image key with the time the record was last written
+    /// (storage's clock), in path order. Lists names only; reading the records is up to the caller.</summary>
+    public async IAsyncEnumerable<(string ImageKey, DateTimeOffset Modified)> ListStatusesAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var (path, modified) in backend.ListAsync(StorageLayout.StatusPrefix, ct))
+        {
+            if (StorageLayout.ImageKeyOfStatus(path) is { } key)
+            {
+                yield return (key, modified);
+            }
+        }
+    }
 
     /// <summary>Claims a build: true if no status existed and this caller created "queued".
     /// A stale status (failed and expired, or queued/building past the stale age) is taken over

@@ -4,7 +4,7 @@
 //   images/<image-key>.json   image key → manifest digest, media type, size (written last)
 //   layers/<layer-key>.json   layer cache: hash of a layer's store-path set → digest, diff_id, size
 //   layers/<layer-key>.claim  a worker is packing that layer (created conditionally; deleted after)
-//   status/<image-key>.json   queued | building | failed (+ reason, missing packages, log tail) | done
+//   status/<image-key>.json   queued | building | failed (+ image, reason, missing packages, log tail) | done
 //   staging/<id>              uploads in flight; never referenced; swept when stale
 //   popularity/computed.json  package name → reference count, from the worker host's `popularity --store`
 //   popularity/learned.json   package name → how many built images held it (ETag read-modify-write)
@@ -27,7 +27,15 @@ public static class StorageLayout
 
     public static string LayerClaim(string layerKey) => $"layers/{layerKey}.claim";
 
-    public static string Status(string imageKey) => $"status/{imageKey}.json";
+    public const string StatusPrefix = "status/";
+
+    public static string Status(string imageKey) => $"{StatusPrefix}{imageKey}.json";
+
+    /// <summary>The image key of a status path, or null if the path is not one.</summary>
+    public static string? ImageKeyOfStatus(string path) =>
+        path.StartsWith(StatusPrefix, StringComparison.Ordinal) && path.EndsWith(".json", StringComparison.Ordinal) && path.Length > StatusPrefix.Length + ".json".Length
+            ? path[StatusPrefix.Length..^".json".Length]
+            : null;
 
     public static string Staging(string id) => StagingPrefix + id;
 

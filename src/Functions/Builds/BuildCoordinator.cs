@@ -117,6 +117,27 @@ public sealed class BuildCoordinator(
         }
 
         var detail = status.LogTail is { Count: > 0 } log ? new Dictionary<string, IReadOnlyList<string>> { ["log"] = log } : null;
-        return new RegistryException(ErrorCode.ManifestUnknown, $"image {image.Name} could not be built: {status.Reason}", detail: detail);
+        var message = $"image {image.Name} could not be built: {status.Reason}";
+        var quoted = QuotedLog(status.Reason ?? "", status.LogTail ?? []);
+        return new RegistryException(
+            ErrorCode.ManifestUnknown,
+            quoted.Count == 0 ? message : $"{message}; last lines of the log: {string.Join(" | ", quoted)}",
+            detail: detail);
+    }
+
+    /// <summary>The end of the build log, for the message itself: clients print the message
+    /// and never the detail (skopeo, podman and docker print "manifest unknown: &lt;message&gt;"),
+    /// so what a user needs to act on must be in it. Lines the reason already quotes (Nix's
+    /// "error: builder for '…drv' failed …") are left out. One line, " | " between log lines:
+    /// skopeo's logger escapes newlines and kubelet events are single lines.</summary>
+    private static IReadOnlyList<string> QuotedLog(string reason, IReadOnlyList<string> log)
+    {
+        const int Lines = 5, Length = 200;
+        return log
+            .Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !reason.Contains(l.StartsWith("error: ", StringComparison.Ordinal) ? l["error: ".Length..] : l, StringComparison.Ordinal))
+            .TakeLast(Lines)
+            .Select(l => l.Length <= Length ? l : l[..(Length - 1)] + "…")
+            .ToList();
     }
 }

@@ -11,6 +11,7 @@ using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 using Nixery.Functions.Builds;
 using Nixery.Functions.Registry;
+using Nixery.Functions.Web;
 
 namespace Nixery.Functions.Hosting;
 
@@ -38,6 +39,9 @@ public static class RegistryHosting
         services.AddSingleton<BuildCoordinator>();
         services.AddSingleton<ManifestHandler>();
         services.AddSingleton<BlobHandler>();
+        services.AddSingleton<RecentFailures>();
+        services.AddSingleton<LandingPageHandler>();
+        services.AddSingleton<FailuresHandler>();
         services.AddBuilder(options);
         return null;
     }

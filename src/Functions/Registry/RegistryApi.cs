@@ -1,8 +1,10 @@
 // The routes of the registry, declared once (STYLE.md §6). Pull only: the registry builds
 // images from their names, so pushes and deletes are UNSUPPORTED. GET and HEAD share each
-// handler. Every RegistryException becomes a registry error response in one place.
+// handler. Every RegistryException becomes a registry error response in one place. Outside
+// /v2/: the landing page (/) and the recent failures as JSON (/failures).
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#endpoints
 using Nixery.Core.Errors;
+using Nixery.Functions.Web;
 
 namespace Nixery.Functions.Registry;
 
@@ -27,9 +29,8 @@ public static class RegistryApi
         });
         app.MapMethods("/v2/{**path}", Writes, (HttpContext _) =>
             throw new RegistryException(ErrorCode.Unsupported, "this registry is pull-only: images are built from their names, e.g. docker pull <host>/shell/git"));
-        app.MapGet("/", () => Results.Text(
-            "Nixery on Azure: pull an image whose name is its package list, e.g. docker pull <this host>/shell/git/htop\n",
-            "text/plain"));
+        app.MapMethods("/", Reads, (HttpContext context, LandingPageHandler page) => page.HandleAsync(context));
+        app.MapMethods("/failures", Reads, (HttpContext context, FailuresHandler failures) => failures.HandleAsync(context));
         return app;
     }
 

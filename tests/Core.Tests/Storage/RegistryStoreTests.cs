@@ -201,6 +201,39 @@ public sealed class RegistryStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AFailedStatusRoundTripsWithItsImageAndOneWrittenBeforeImageExistedStillReads()
+    {
+        var failed = new BuildStatus(BuildState.Failed, Recently, "broke", null, ["line"], "git/shell");
+        await _store.SetStatusAsync("new", failed, Ct);
+        await _backend.WriteAsync("status/old.json", new MemoryStream(Encoding.UTF8.GetBytes(
+            "{\"state\":\"Failed\",\"updated\":\"2026-01-02T03:04:05+00:00\",\"reason\":\"broke\"}")), "application/json", Ct);
+
+        var read = await _store.GetStatusAsync("new", Ct);
+        var old = await _store.GetStatusAsync("old", Ct);
+
+        Assert.Equal("git/shell", read!.Image);
+        Assert.Equal(new BuildStatus(BuildState.Failed, Recently, "broke"), old);
+    }
+
+    [Fact]
+    public async Task ListStatusesNamesTheImageKeyOfEveryStatusRecordOnly()
+    {
+        await _store.SetStatusAsync("b", new BuildStatus(BuildState.Queued, Recently), Ct);
+        await _store.SetStatusAsync("a", new BuildStatus(BuildState.Done, Recently), Ct);
+        await _store.PutLayerAsync("c", new LayerRecord("sha256:00", "sha256:00", 1), Ct);
+        await _backend.WriteAsync("status/stray.txt", new MemoryStream([1]), null, Ct);
+
+        var keys = new List<string>();
+        await foreach (var (key, modified) in _store.ListStatusesAsync(Ct))
+        {
+            keys.Add(key);
+            Assert.NotEqual(default, modified);
+        }
+
+        Assert.Equal(["a", "b"], keys);
+    }
+
+    [Fact]
     public void HashKeyIsLowerCaseSha256Hex()
     {
         Assert.Equal("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", RegistryStore.HashKey("hello"));
