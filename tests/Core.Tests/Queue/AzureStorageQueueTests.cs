@@ -237,8 +237,9 @@ public sealed class AzureStorageQueueTests(AzuriteQueueFixture azurite)
         { Base64("[1, 2, 3]"), "not a build job object" },
         { Base64("{\"hello\": \"world\"}"), "no whole-number \"version\"" },
         { Base64("{\"version\": 3, \"jobId\": \"from-the-future\"}"), "build job version 3 is not understood" },
-        { Base64("{\"version\": 1, \"jobId\": \"half\"}"), "lacks fields" },
-        { Base64("{\"version\": 1, \"jobId\": 7}"), "not a valid build job" },
+        { Base64("{\"version\": 1, \"jobId\": \"old\"}"), "build job version 1 is not understood" },
+        { Base64("{\"version\": 2, \"jobId\": \"half\"}"), "lacks fields" },
+        { Base64("{\"version\": 2, \"jobId\": 7}"), "not a valid build job" },
     };
 
     [Theory]
