@@ -14,7 +14,8 @@ public sealed record RegistryOptions
 {
     public const string DefaultStoragePath = ".state/storage";
 
-    /// <summary>PORT: the HTTP port (Nixery's name).</summary>
+    /// <summary>PORT: the HTTP port (Nixery's name). FUNCTIONS_CUSTOMHANDLER_PORT wins when set:
+    /// the Azure Functions host assigns its custom handler that port and calls it there.</summary>
     public int Port { get; init; } = 8080;
 
     /// <summary>NIXERY_STORAGE_BACKEND: "filesystem" (the embedded default) or "azure".</summary>
@@ -109,7 +110,7 @@ public sealed record RegistryOptions
         var errors = new List<string>();
         var options = new RegistryOptions
         {
-            Port = Settings.Int(config, "PORT", defaults.Port, 1, 65535, errors),
+            Port = Settings.Int(config, "FUNCTIONS_CUSTOMHANDLER_PORT", Settings.Int(config, "PORT", defaults.Port, 1, 65535, errors), 1, 65535, errors),
             StorageBackend = Settings.NonEmpty(config["NIXERY_STORAGE_BACKEND"]) ?? defaults.StorageBackend,
             QueueBackend = Settings.NonEmpty(config["NIXERY_QUEUE_BACKEND"]) ?? defaults.QueueBackend,
             StoragePath = Settings.NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,

@@ -26,7 +26,10 @@ public static class RegistryHosting
         }
 
         builder.Logging.AddRegistryConsole();
-        if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
+        // Behind Azure Functions the handler must listen where the host calls it; the host is an
+        // ASP.NET Core process too, and URL settings meant for it reach us through the environment.
+        var customHandler = builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 };
+        if (customHandler || (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null))
         {
             builder.WebHost.UseUrls($"http://0.0.0.0:{options.Port}");
         }

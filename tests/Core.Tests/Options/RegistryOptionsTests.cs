@@ -129,6 +129,33 @@ public sealed class RegistryOptionsTests : IDisposable
     }
 
     [Fact]
+    public void FunctionsCustomHandlerPortWinsOverPort()
+    {
+        var options = Bind(new() { ["PORT"] = "9000", ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "41234" });
+
+        Assert.Equal(41234, options.Port);
+    }
+
+    [Fact]
+    public void BlankFunctionsCustomHandlerPortLeavesPort()
+    {
+        var options = Bind(new() { ["PORT"] = "9000", ["FUNCTIONS_CUSTOMHANDLER_PORT"] = " " });
+
+        Assert.Equal(9000, options.Port);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("70000")]
+    public void FunctionsCustomHandlerPortThatIsNotAPortNamesIt(string port)
+    {
+        var error = BindFails(new() { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port });
+
+        Assert.Equal([$"FUNCTIONS_CUSTOMHANDLER_PORT is '{port}'; it must be a whole number from 1 to 65535."], error.Errors);
+    }
+
+    [Fact]
     public void MissingPackageSetPathIsNamed()
     {
         var error = BindFails(new() { ["NIXERY_NIX_PATH"] = _nix }, withPaths: false);
