@@ -21,8 +21,12 @@ internal static partial class SourceSettings
     /// <summary>The sources, the default first; empty if none was configured (an error is added).</summary>
     public static IReadOnlyList<SourceDefinition> Read(IConfiguration config, List<string> errors)
     {
-        var singles = new[] { ("NIXERY_PKGS_PATH", SourceKinds.Path), ("NIXERY_CHANNEL", SourceKinds.Channel), ("NIXERY_PKGS_REPO", SourceKinds.Git) }
-            .Select(s => (Setting: s.Item1, Kind: s.Item2, Value: Settings.NonEmpty(config[s.Item1])))
+        var singles = new[]
+            {
+                (Setting: "NIXERY_PKGS_PATH", Kind: SourceKinds.Path, Value: Settings.NonEmpty(config["NIXERY_PKGS_PATH"])),
+                (Setting: "NIXERY_CHANNEL", Kind: SourceKinds.Channel, Value: Settings.NonEmpty(config["NIXERY_CHANNEL"])),
+                (Setting: "NIXERY_PKGS_REPO", Kind: SourceKinds.Git, Value: Settings.NonEmpty(config["NIXERY_PKGS_REPO"])),
+            }
             .Where(s => s.Value is not null)
             .ToList();
         var sources = new List<SourceDefinition>();

@@ -25,7 +25,7 @@ public sealed class FunctionsPackageTests(PublishedPackages published)
         var package = published.FunctionApp;
         var functions = Directory.GetDirectories(FunctionsDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
 
-        Assert.Equal(["landing", "registry", "registry-base"], functions);
+        Assert.Equal(["failures", "landing", "registry", "registry-base"], functions);
         AssertSameFile(Path.Combine(RepoPaths.Root, "host.json"), Path.Combine(package, "host.json"));
         foreach (var function in functions)
         {
@@ -96,7 +96,7 @@ public sealed class FunctionsPackageTests(PublishedPackages published)
         }
 
         Assert.Contains(storePaths, p => p.Contains("-bash-", StringComparison.Ordinal));
-        Assert.Matches($"serving package source .* port {port}", app.Log);
+        Assert.Matches($"storage .*; port {port}", app.Log);
     }
 
     private static void AssertSameFile(string expected, string actual)

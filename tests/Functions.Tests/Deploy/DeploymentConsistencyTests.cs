@@ -250,6 +250,7 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
         AssertSame(
             "deploy/functions/*/function.json",
             [
+                $"failures: route failures, methods {all}, auth anonymous, bindings httpTrigger/in, http/out",
                 $"landing: route {{ignored:maxlength(0)?}}, methods {all}, auth anonymous, bindings httpTrigger/in, http/out",
                 $"registry: route v2/{{*path}}, methods {all}, auth anonymous, bindings httpTrigger/in, http/out",
                 $"registry-base: route v2, methods {all}, auth anonymous, bindings httpTrigger/in, http/out",
@@ -338,14 +339,15 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     private static HashSet<string> ReadmeSettingNames() =>
         ReadmeRow().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"))).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>The settings with stand-ins for the values only Azure knows, plus the local
-    /// package set and Nix expressions of this machine instead of the channel.</summary>
+    /// <summary>The settings with stand-ins for the values only Azure knows, plus this
+    /// machine's Nix expressions. The package source stays as the infra gives it: resolving a
+    /// channel needs no Nix and no network at start-up.</summary>
     private static Dictionary<string, string?> StandIns(string resource, IReadOnlyDictionary<string, string> settings)
     {
         var config = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var (name, value) in settings)
         {
-            if (HostSettings.Contains(name) || name is "NIXERY_CHANNEL" or "NIXERY_PKGS_REPO")
+            if (HostSettings.Contains(name))
             {
                 continue;
             }
@@ -359,7 +361,6 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
             };
         }
 
-        config["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir;
         config["NIXERY_NIX_PATH"] = RepoPaths.NixDir;
         return config;
     }
