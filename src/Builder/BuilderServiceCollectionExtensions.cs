@@ -19,7 +19,7 @@ public static class BuilderServiceCollectionExtensions
     {
         services.AddSingleton(new NixOptions { NixExpressionsPath = options.NixExpressionsPath, Timeout = options.NixTimeout });
         services.AddSingleton<INixClient, NixClient>();
-        services.AddSingleton<ILayerGrouper, NixeryLayerGrouper>();
+        services.AddSingleton(LayerGrouper(options.Layering));
         services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, options.LayerClaimTtl));
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
         services.AddSingleton(new PopularitySourceOptions(LoadPopularity(options.PopularityUrl), PopularitySourceOptions.DefaultCacheFor));
@@ -37,6 +37,14 @@ public static class BuilderServiceCollectionExtensions
 
         return services;
     }
+
+    /// <summary>The grouper NIXERY_LAYERING names: "stable" (the default) or "nixery".</summary>
+    public static ILayerGrouper LayerGrouper(string layering) => layering switch
+    {
+        "stable" => new StableLayerGrouper(),
+        "nixery" => new NixeryLayerGrouper(),
+        _ => throw new ArgumentException($"NIXERY_LAYERING is '{layering}'; it must be 'stable' or 'nixery'.", nameof(layering)),
+    };
 
     private static Popularity? LoadPopularity(string? url)
     {

@@ -2,11 +2,13 @@
 // (dotnet Nixery.Builder.dll popularity …) writes popularity/computed.json into the storage
 // the worker is configured with, filesystem or Azure Blob (Azurite); a registry on that
 // storage builds with it and learns from what it built; and a popularity file
-// (NIX_POPULARITY_URL) that makes a library of git popular changes git's layer split.
+// (NIX_POPULARITY_URL) that makes a library of git popular changes git's layer split, with
+// Nixery's grouper (NIXERY_LAYERING=nixery) and with the default, stable grouper.
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Azure.Storage.Blobs;
+using Nixery.Builder.Layers;
 using Nixery.Core.Storage;
 using Nixery.TestSupport;
 
@@ -82,22 +84,51 @@ public sealed class PopularityTests
     }
 
     [Fact]
-    public async Task APopularityFileThatMakesLibexpatPopularSplitsGitsLayers()
+    public async Task APopularityFileThatMakesLibexpatPopularSplitsGitsLayersWithNixerysGrouper()
     {
         using var temp = new TempDir("nixery-e2e-pop-split");
-        var settings = new Dictionary<string, string?> { ["NIXERY_BUILD_WAIT"] = "600", ["NIXERY_LAYER_BUDGET"] = "100" };
+        var settings = new Dictionary<string, string?> { ["NIXERY_BUILD_WAIT"] = "600", ["NIXERY_LAYER_BUDGET"] = "100", ["NIXERY_LAYERING"] = "nixery" };
         await using var plain = await RegistryInstance.StartAsync(temp.Combine("plain"), settings);
         var plainLayers = await ManifestLayerCountAsync(plain, "git");
 
         // libexpat1 is referred to by git alone; popular, it and libc6 (which it shares with
         // git) leave git's layer (see ImageBuilderPopularityTests for the exact contents).
-        var expat = Directory.EnumerateFiles(Path.Combine(RepoPaths.PackageSetDir, "lists"), "libexpat1-*.list").Single();
-        var file = temp.Combine("popularity.json");
-        await File.WriteAllTextAsync(file, $"{{\"{Path.GetFileNameWithoutExtension(expat)}\": 100}}");
+        var file = await ExpatPopularityFileAsync(temp, 100);
         await using var popular = await RegistryInstance.StartAsync(temp.Combine("popular"), new Dictionary<string, string?>(settings) { ["NIX_POPULARITY_URL"] = "file://" + file });
         var popularLayers = await ManifestLayerCountAsync(popular, "git");
 
         Assert.Equal(plainLayers + 2, popularLayers);
+    }
+
+    [Fact]
+    public async Task APopularityFileThatMakesLibexpatPopularGivesItALayerOfItsOwnWithTheStableGrouper()
+    {
+        // The default grouper. Budget 20 is less than git's closure, so only the highest-ranked
+        // paths get a layer of their own; libexpat1 (a few hundred KiB) is not among them until
+        // popularity 10^9 multiplies its rank by ten.
+        using var temp = new TempDir("nixery-e2e-pop-stable");
+        var settings = new Dictionary<string, string?> { ["NIXERY_BUILD_WAIT"] = "600", ["NIXERY_LAYER_BUDGET"] = "20" };
+        var expat = (await ProcessRunner.RunAsync("nix-build", ["--no-out-link", RepoPaths.PackageSetDir, "-A", "debian.libexpat1"], CommandTimeout))
+            .EnsureSuccess("nix-build debian.libexpat1").Stdout.Trim();
+        var expatLayer = LayerGroup.KeyOf([expat]);
+        await using var plain = await RegistryInstance.StartAsync(temp.Combine("plain"), settings);
+        var plainLayers = await ManifestLayerCountAsync(plain, "git");
+
+        var file = await ExpatPopularityFileAsync(temp, 1_000_000_000);
+        await using var popular = await RegistryInstance.StartAsync(temp.Combine("popular"), new Dictionary<string, string?>(settings) { ["NIX_POPULARITY_URL"] = "file://" + file });
+        var popularLayers = await ManifestLayerCountAsync(popular, "git");
+
+        Assert.Equal([20, 20], new[] { plainLayers, popularLayers });
+        Assert.Null(await plain.Store.GetLayerAsync(expatLayer, CancellationToken.None));
+        Assert.NotNull(await popular.Store.GetLayerAsync(expatLayer, CancellationToken.None));
+    }
+
+    private static async Task<string> ExpatPopularityFileAsync(TempDir temp, int popularity)
+    {
+        var expat = Directory.EnumerateFiles(Path.Combine(RepoPaths.PackageSetDir, "lists"), "libexpat1-*.list").Single();
+        var file = temp.Combine("popularity.json");
+        await File.WriteAllTextAsync(file, $"{{\"{Path.GetFileNameWithoutExtension(expat)}\": {popularity}}}");
+        return file;
     }
 
     private static async Task<int> ManifestLayerCountAsync(RegistryInstance registry, string name)

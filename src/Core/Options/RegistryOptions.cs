@@ -67,6 +67,10 @@ public sealed record RegistryOptions
     /// <summary>NIXERY_LAYER_BUDGET: most layers per image, the symlink layer included.</summary>
     public int LayerBudget { get; init; } = 94;
 
+    /// <summary>NIXERY_LAYERING: how store paths are grouped into layers: "stable" (the default,
+    /// StableLayerGrouper) or "nixery" (Nixery's algorithm, NixeryLayerGrouper).</summary>
+    public string Layering { get; init; } = "stable";
+
     /// <summary>NIXERY_WORKERS: builds the in-process worker runs at once (0: no worker here).</summary>
     public int Workers { get; init; } = 1;
 
@@ -123,6 +127,7 @@ public sealed record RegistryOptions
             FailureTtl = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_FAILURE_TTL", (int)defaults.FailureTtl.TotalSeconds, 0, 604800, errors)),
             BuildStaleAfter = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_BUILD_STALE", (int)defaults.BuildStaleAfter.TotalSeconds, 10, 604800, errors)),
             LayerBudget = Settings.Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
+            Layering = Settings.NonEmpty(config["NIXERY_LAYERING"]) ?? defaults.Layering,
             Workers = Settings.Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
             MaxDequeueCount = Settings.Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
             LayerClaimTtl = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_LAYER_CLAIM_TTL", (int)defaults.LayerClaimTtl.TotalSeconds, 3, 3600, errors)),
@@ -152,6 +157,11 @@ public sealed record RegistryOptions
             default:
                 errors.Add($"NIXERY_QUEUE_BACKEND is '{options.QueueBackend}'; it must be 'in-process' or 'azure'.");
                 break;
+        }
+
+        if (options.Layering is not ("stable" or "nixery"))
+        {
+            errors.Add($"NIXERY_LAYERING is '{options.Layering}'; it must be 'stable' or 'nixery'.");
         }
 
         options = options with { Sources = SourceSettings.Read(config, errors) };

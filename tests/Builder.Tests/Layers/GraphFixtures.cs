@@ -21,6 +21,10 @@ internal static class GraphFixtures
     public static StorePathInfo Node(string name, long closureSize, params string[] references) =>
         new(StorePath(name), [StorePath(name), .. references.Select(StorePath)], closureSize / 2, closureSize);
 
+    /// <summary>A path of its own size <paramref name="narSize"/> (closure size left at the same value: StableLayerGrouper does not read it).</summary>
+    public static StorePathInfo Sized(string name, long narSize, params string[] references) =>
+        new(StorePath(name), [StorePath(name), .. references.Select(StorePath)], narSize, narSize);
+
     /// <summary>
     /// The graph of the worked example in Nixery's layers.go (and in NixeryLayerGrouper.cs):
     /// img → A, B, C, D; A, B, C → E; D → F, G; G is big (150 MB closure), E popular (100).

@@ -61,6 +61,7 @@ public sealed class RegistryOptionsTests : IDisposable
                 FailureTtl = TimeSpan.FromMinutes(5),
                 BuildStaleAfter = TimeSpan.FromMinutes(15),
                 LayerBudget = 94,
+                Layering = "stable",
                 Workers = 1,
                 NixExpressionsPath = _nix,
             },
@@ -84,6 +85,7 @@ public sealed class RegistryOptionsTests : IDisposable
             ["NIXERY_FAILURE_TTL"] = "60",
             ["NIXERY_BUILD_STALE"] = "120",
             ["NIXERY_LAYER_BUDGET"] = "50",
+            ["NIXERY_LAYERING"] = "nixery",
             ["NIXERY_WORKERS"] = "0",
         });
 
@@ -101,6 +103,7 @@ public sealed class RegistryOptionsTests : IDisposable
                 FailureTtl = TimeSpan.FromSeconds(60),
                 BuildStaleAfter = TimeSpan.FromSeconds(120),
                 LayerBudget = 50,
+                Layering = "nixery",
                 Workers = 0,
                 NixExpressionsPath = _nix,
             },
@@ -210,6 +213,14 @@ public sealed class RegistryOptionsTests : IDisposable
         var error = BindFails(new() { ["NIXERY_STORAGE_BACKEND"] = "s3" });
 
         Assert.StartsWith("NIXERY_STORAGE_BACKEND is 's3'", Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownLayeringIsNamed()
+    {
+        var error = BindFails(new() { ["NIXERY_LAYERING"] = "dominator" });
+
+        Assert.Equal(["NIXERY_LAYERING is 'dominator'; it must be 'stable' or 'nixery'."], error.Errors);
     }
 
     [Fact]

@@ -1,0 +1,306 @@
+// The Debian index as Nix would see it: one store path per package, references for
+// dependencies, and store-path identities that change the way Nix's do.
+//
+// Cycles: Debian allows them (libc6 ↔ libgcc-s1, perl ↔ perl-base, …); Nix references
+// cannot form one between two paths built apart, so, as in nix/debian/generate, every
+// strongly connected component (Tarjan) becomes one node: one store path holding all its
+// members, named "a+b" (members sorted; long names cut at 80 characters with "+N-more"),
+// weighing the sum of their sizes, and depending on the union of their dependencies.
+//
+// Identity: a store path is /nix/store/<hash>-<name>, where the hash covers the node's name,
+// its version, and the store paths of its dependencies, in that order — input addressing.
+// So when a path changes (Update), every path that depends on it, directly or not, gets a
+// new hash too, while its name stays: exactly what a Nix package-set update does to a
+// closure. Nodes are numbered so that a node's dependencies have smaller numbers.
+using System.Security.Cryptography;
+using System.Text;
+using Nixery.Builder.Layers;
+using Nixery.Builder.Nix;
+
+namespace Nixery.Bench.Layering.Corpus;
+
+/// <param name="Dependencies">Node numbers, all smaller than Id, sorted.</param>
+public sealed record GraphNode(int Id, string Name, IReadOnlyList<string> Members, long Size, IReadOnlyList<int> Dependencies);
+
+public sealed class PackageGraph
+{
+    private const int MaxName = 80;
+    private readonly Dictionary<string, int> _nodeOfPackage;
+    private readonly long[] _closureSize;
+
+    private PackageGraph(IReadOnlyList<GraphNode> nodes, Dictionary<string, int> nodeOfPackage)
+    {
+        Nodes = nodes;
+        _nodeOfPackage = nodeOfPackage;
+        Dependents = Enumerable.Range(0, nodes.Count).Select(_ => new List<int>()).ToArray();
+        foreach (var node in nodes)
+        {
+            foreach (var dependency in node.Dependencies)
+            {
+                ((List<int>)Dependents[dependency]).Add(node.Id);
+            }
+        }
+
+        _closureSize = new long[nodes.Count];
+        Array.Fill(_closureSize, -1);
+        StorePaths = Identities(new HashSet<int>(), "");
+        Popularity = new Popularity(nodes.ToDictionary(n => n.Name, n => Dependents[n.Id].Count, StringComparer.Ordinal));
+    }
+
+    public IReadOnlyList<GraphNode> Nodes { get; }
+
+    /// <summary>Node → the nodes that depend on it directly.</summary>
+    public IReadOnlyList<IReadOnlyList<int>> Dependents { get; }
+
+    /// <summary>Node → its store path before any update.</summary>
+    public IReadOnlyList<string> StorePaths { get; }
+
+    /// <summary>Popularity as Nixery's popcount computes it: how many paths refer to each name directly.</summary>
+    public Popularity Popularity { get; }
+
+    public int NodeOf(string package) => _nodeOfPackage[package];
+
+    public bool Contains(string package) => _nodeOfPackage.ContainsKey(package);
+
+    public static PackageGraph Build(DebianIndex index)
+    {
+        var names = index.Packages.Keys.ToList(); // sorted
+        var number = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
+        var edges = names.Select(n => index.Dependencies[n].Select(d => number[d]).ToArray()).ToArray();
+        var components = StronglyConnectedComponents(edges);
+
+        var componentOf = new int[names.Count];
+        for (var c = 0; c < components.Count; c++)
+        {
+            foreach (var member in components[c])
+            {
+                componentOf[member] = c;
+            }
+        }
+
+        var nodes = new List<GraphNode>(components.Count);
+        var nodeOfPackage = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var c = 0; c < components.Count; c++)
+        {
+            var members = components[c].Select(m => names[m]).Order(StringComparer.Ordinal).ToList();
+            var dependencies = components[c].SelectMany(m => edges[m]).Select(t => componentOf[t]).Where(t => t != c).Distinct().Order().ToList();
+            var size = members.Sum(m => index.Packages[m].Size);
+            var name = members.Count == 1 ? $"{members[0]}-{index.Packages[members[0]].Version}" : JoinedName(members);
+            nodes.Add(new GraphNode(c, StoreSafe(name), members, size, dependencies));
+            foreach (var member in members)
+            {
+                nodeOfPackage[member] = c;
+            }
+        }
+
+        return new PackageGraph(nodes, nodeOfPackage);
+    }
+
+    /// <summary>
+    /// Store paths after the given nodes changed (a new version or a patch: their own input
+    /// changes), so they and every node that depends on them get new hashes.
+    /// </summary>
+    public IReadOnlyList<string> Update(IReadOnlySet<int> changed, string generation) => Identities(changed, generation);
+
+    /// <summary>Every node that depends on <paramref name="node"/>, directly or not, and the node itself.</summary>
+    public IReadOnlySet<int> Affected(int node)
+    {
+        var seen = new HashSet<int> { node };
+        var stack = new Stack<int>([node]);
+        while (stack.Count > 0)
+        {
+            foreach (var up in Dependents[stack.Pop()])
+            {
+                if (seen.Add(up))
+                {
+                    stack.Push(up);
+                }
+            }
+        }
+
+        return seen;
+    }
+
+    /// <summary>The nodes the given ones need at run time, themselves included, sorted.</summary>
+    public IReadOnlyList<int> Closure(IEnumerable<int> roots)
+    {
+        var seen = new HashSet<int>();
+        var stack = new Stack<int>();
+        foreach (var root in roots)
+        {
+            if (seen.Add(root))
+            {
+                stack.Push(root);
+            }
+        }
+
+        while (stack.Count > 0)
+        {
+            foreach (var down in Nodes[stack.Pop()].Dependencies)
+            {
+                if (seen.Add(down))
+                {
+                    stack.Push(down);
+                }
+            }
+        }
+
+        return [.. seen.Order()];
+    }
+
+    public long ClosureSize(int node)
+    {
+        if (_closureSize[node] < 0)
+        {
+            _closureSize[node] = Closure([node]).Sum(n => Nodes[n].Size);
+        }
+
+        return _closureSize[node];
+    }
+
+    /// <summary>The runtime graph the builder would get from Nix for an image of these nodes.</summary>
+    public RuntimeGraph RuntimeGraph(IReadOnlyList<int> closure, IReadOnlyList<string> storePaths) =>
+        new([.. closure
+            .Select(n => new StorePathInfo(
+                storePaths[n],
+                [storePaths[n], .. Nodes[n].Dependencies.Select(d => storePaths[d])],
+                Nodes[n].Size,
+                ClosureSize(n)))
+            .OrderBy(p => p.Path, StringComparer.Ordinal)]);
+
+    private IReadOnlyList<string> Identities(IReadOnlySet<int> changed, string generation)
+    {
+        var paths = new string[Nodes.Count];
+        foreach (var node in Nodes) // dependencies first
+        {
+            var input = new StringBuilder(node.Name).Append('\n');
+            if (changed.Contains(node.Id))
+            {
+                input.Append("changed in ").Append(generation).Append('\n');
+            }
+
+            foreach (var dependency in node.Dependencies)
+            {
+                input.Append(paths[dependency]).Append('\n');
+            }
+
+            paths[node.Id] = $"/nix/store/{NixBase32(SHA256.HashData(Encoding.UTF8.GetBytes(input.ToString())))}-{node.Name}";
+        }
+
+        return paths;
+    }
+
+    // 32 characters of Nix's base-32 alphabet (no e, o, u, t) from the first 20 bytes.
+    private static string NixBase32(byte[] hash)
+    {
+        const string Alphabet = "0123456789abcdfghijklmnpqrsvwxyz";
+        var chars = new char[32];
+        for (var i = 0; i < 32; i++)
+        {
+            var bit = i * 5;
+            var value = (hash[bit / 8] | (bit / 8 + 1 < hash.Length ? hash[bit / 8 + 1] << 8 : 0)) >> (bit % 8);
+            chars[i] = Alphabet[value & 31];
+        }
+
+        return new string(chars);
+    }
+
+    private static string JoinedName(IReadOnlyList<string> members)
+    {
+        var name = string.Join('+', members);
+        if (name.Length <= MaxName)
+        {
+            return name;
+        }
+
+        var kept = new List<string>();
+        foreach (var member in members)
+        {
+            if (string.Join('+', [.. kept, member]).Length > MaxName - 12)
+            {
+                break;
+            }
+
+            kept.Add(member);
+        }
+
+        return string.Join('+', kept) + $"+{members.Count - kept.Count}-more";
+    }
+
+    private static string StoreSafe(string name)
+    {
+        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || "+-._?=".Contains(c, StringComparison.Ordinal) ? c : '_').ToArray());
+        return safe.Length > MaxName ? safe[..MaxName] : safe;
+    }
+
+    // Tarjan, with an explicit stack: components come out dependencies first.
+    private static List<int[]> StronglyConnectedComponents(int[][] edges)
+    {
+        var count = edges.Length;
+        var index = new int[count];
+        var low = new int[count];
+        Array.Fill(index, -1);
+        var onStack = new bool[count];
+        var stack = new Stack<int>();
+        var components = new List<int[]>();
+        var counter = 0;
+        var work = new Stack<(int Node, int Edge)>();
+        for (var start = 0; start < count; start++)
+        {
+            if (index[start] >= 0)
+            {
+                continue;
+            }
+
+            work.Push((start, 0));
+            while (work.Count > 0)
+            {
+                var (node, edge) = work.Pop();
+                if (edge == 0)
+                {
+                    index[node] = low[node] = counter++;
+                    stack.Push(node);
+                    onStack[node] = true;
+                }
+
+                if (edge < edges[node].Length)
+                {
+                    work.Push((node, edge + 1));
+                    var next = edges[node][edge];
+                    if (index[next] < 0)
+                    {
+                        work.Push((next, 0));
+                    }
+                    else if (onStack[next])
+                    {
+                        low[node] = Math.Min(low[node], index[next]);
+                    }
+
+                    continue;
+                }
+
+                if (low[node] == index[node])
+                {
+                    var members = new List<int>();
+                    int member;
+                    do
+                    {
+                        member = stack.Pop();
+                        onStack[member] = false;
+                        members.Add(member);
+                    }
+                    while (member != node);
+                    components.Add([.. members]);
+                }
+
+                if (work.Count > 0)
+                {
+                    var parent = work.Peek().Node;
+                    low[parent] = Math.Min(low[parent], low[node]);
+                }
+            }
+        }
+
+        return components;
+    }
+}
