@@ -6,6 +6,8 @@
 //   latest                    the commit of the default branch   git ls-remote <repo> HEAD
 //   anything else             the commit of that tag or branch   git ls-remote <repo> refs/tags/<tag> refs/heads/<tag>
 //
+// An http(s) repository is read without git, from its smart-HTTP ref advertisement
+// (SmartHttpRefs); others (paths, ssh, git://) through `git ls-remote`.
 // A tag and a branch of the same name: the tag wins, as in `git rev-parse`. Lookups of
 // moving targets are remembered for NIXERY_REVISION_CACHE (RevisionCache).
 using System.Text.RegularExpressions;
@@ -14,7 +16,7 @@ using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 
-public sealed partial class GitSource(SourceDefinition definition, RevisionCache cache) : IPackageSource
+public sealed partial class GitSource(SourceDefinition definition, RevisionCache cache, HttpClient http) : IPackageSource
 {
     /// <summary>How long one ls-remote may take before the source counts as unreachable.</summary>
     private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(30);
@@ -49,12 +51,22 @@ public sealed partial class GitSource(SourceDefinition definition, RevisionCache
 
     private async Task<string> LookUpAsync(string tag)
     {
-        string[] patterns = tag == "latest" ? ["HEAD"] : [$"refs/tags/{tag}", $"refs/tags/{tag}^{{}}", $"refs/heads/{tag}"];
-        var output = await GitCli.RunAsync(["ls-remote", "--", Definition.Location, .. patterns], null, LookupTimeout, CancellationToken.None);
-        var refs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split('\t', 2))
-            .Where(parts => parts.Length == 2 && CommitPattern().IsMatch(parts[0]))
-            .ToDictionary(parts => parts[1].Trim(), parts => parts[0], StringComparer.Ordinal);
+        IReadOnlyDictionary<string, string> refs;
+        if (Definition.Location.StartsWith("https://", StringComparison.Ordinal) || Definition.Location.StartsWith("http://", StringComparison.Ordinal))
+        {
+            // No git needed: the HTTP host on Azure Functions has none (SmartHttpRefs).
+            refs = await SmartHttpRefs.ReadAsync(http, Definition.Location, LookupTimeout);
+        }
+        else
+        {
+            string[] patterns = tag == "latest" ? ["HEAD"] : [$"refs/tags/{tag}", $"refs/tags/{tag}^{{}}", $"refs/heads/{tag}"];
+            var output = await GitCli.RunAsync(["ls-remote", "--", Definition.Location, .. patterns], null, LookupTimeout, CancellationToken.None);
+            refs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split('\t', 2))
+                .Where(parts => parts.Length == 2 && CommitPattern().IsMatch(parts[0]))
+                .ToDictionary(parts => parts[1].Trim(), parts => parts[0], StringComparer.Ordinal);
+        }
+
         // An annotated tag's own object is not a commit; its peeled line (^{}) is.
         foreach (var name in tag == "latest" ? ["HEAD"] : new[] { $"refs/tags/{tag}^{{}}", $"refs/tags/{tag}", $"refs/heads/{tag}" })
         {

@@ -21,7 +21,7 @@ public sealed class SourceCatalog
         var all = sources.Select(d => d.Kind switch
         {
             SourceKinds.Path => (IPackageSource)new PathSource(d, cache),
-            SourceKinds.Git => new GitSource(d, cache),
+            SourceKinds.Git => new GitSource(d, cache, http),
             SourceKinds.Channel => new ChannelSource(d, cache, http),
             _ => throw new ArgumentException($"unknown source kind {d.Kind}", nameof(sources)),
         }).ToList();

@@ -11,6 +11,8 @@ public sealed class GitSourceTests : IAsyncLifetime
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
+    private static readonly HttpClient Http = new();
+
     private readonly ManualTime _time = new();
 
     private PackageSetRepo _repo = null!;
@@ -34,7 +36,7 @@ public sealed class GitSourceTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private GitSource Source() => new(new SourceDefinition("default", SourceKinds.Git, _repo.Path), new RevisionCache(_time, CacheFor));
+    private GitSource Source() => new(new SourceDefinition("default", SourceKinds.Git, _repo.Path), new RevisionCache(_time, CacheFor), Http);
 
     [Fact]
     public async Task LatestIsTheDefaultBranchHead()
@@ -52,7 +54,7 @@ public sealed class GitSourceTests : IAsyncLifetime
     public async Task AFortyHexTagIsTakenAsItIsWithoutALookup()
     {
         // Pinned: not looked up, so even a repository that is gone answers (the worker reports a missing commit).
-        var gone = new GitSource(new SourceDefinition("default", SourceKinds.Git, "/nonexistent/repo"), new RevisionCache(_time, CacheFor));
+        var gone = new GitSource(new SourceDefinition("default", SourceKinds.Git, "/nonexistent/repo"), new RevisionCache(_time, CacheFor), Http);
 
         var resolved = await gone.ResolveAsync(new string('A', 40), CancellationToken.None);
 
@@ -109,7 +111,7 @@ public sealed class GitSourceTests : IAsyncLifetime
     [Fact]
     public async Task ARepositoryThatCannotBeReadIsUnavailableAndNamesTheSource()
     {
-        var gone = new GitSource(new SourceDefinition("old", SourceKinds.Git, "/nonexistent/repo"), new RevisionCache(_time, CacheFor));
+        var gone = new GitSource(new SourceDefinition("old", SourceKinds.Git, "/nonexistent/repo"), new RevisionCache(_time, CacheFor), Http);
 
         var error = await Assert.ThrowsAsync<RegistryException>(() => gone.ResolveAsync("latest", CancellationToken.None));
 
