@@ -10,6 +10,7 @@
 // random 5,000-path graph. Only ratios are meaningful across machines; nothing here asserts.
 using System.Diagnostics;
 using System.Globalization;
+using Nixery.Bench;
 using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
@@ -63,7 +64,7 @@ Console.WriteLine("time ratio = ours / reference (below 1: we are faster); size 
 Console.WriteLine();
 
 // Grouping: a random 5,000-path closure, budget 94.
-var (graph, topLevel) = RandomGraph(5_000, seed: 1);
+var (graph, topLevel) = RandomGraphs.Closure(5_000, seed: 1);
 var grouper = new NixeryLayerGrouper();
 grouper.Group(graph, topLevel, Popularity.Empty, LayerBudget.Default); // JIT warm-up
 var groupingTimes = new List<double>();
@@ -130,26 +131,4 @@ static async Task<(double Seconds, long Size)> PackReferenceAsync(string[] paths
     }
 
     return (seconds, long.Parse(stdout.Trim(), CultureInfo.InvariantCulture));
-}
-
-static (RuntimeGraph Graph, IReadOnlyList<string> TopLevel) RandomGraph(int count, int seed)
-{
-    // Node i refers only to larger indices: a DAG shaped like a package closure, with a
-    // quarter of the references reaching far (shared libraries) and a quarter of paths big.
-    var random = new Random(seed);
-    string PathOf(int i) => $"/nix/store/{i:D32}-p{i}";
-    var nodes = new List<StorePathInfo>(count);
-    for (var i = 0; i < count; i++)
-    {
-        var references = new HashSet<string> { PathOf(i) };
-        for (var k = random.Next(0, 6); k > 0 && i + 1 < count; k--)
-        {
-            references.Add(PathOf(random.Next(4) == 0 ? random.Next(i + 1, count) : Math.Min(count - 1, i + 1 + random.Next(20))));
-        }
-
-        var closure = random.Next(4) == 0 ? random.NextInt64(100_000_000, 400_000_000) : random.NextInt64(1_000, 50_000_000);
-        nodes.Add(new StorePathInfo(PathOf(i), references.ToList(), closure / 2, closure));
-    }
-
-    return (new RuntimeGraph(nodes), Enumerable.Range(0, count / 50 + 1).Select(i => PathOf(i * 7 % count)).Distinct().ToList());
 }

@@ -18,7 +18,7 @@ public static class Timing
 
     public static IReadOnlyList<Timed> Measure(ILayerGrouper ours, ILayerGrouper reference, PackageGraph corpus, IReadOnlyList<string> candidates, int budget)
     {
-        var (random, randomTop) = RandomGraph(Paths, seed: 1);
+        var (random, randomTop) = RandomGraphs.Closure(Paths, seed: 1);
         var (debian, debianTop) = DebianClosure(corpus, candidates);
         return
         [
@@ -60,27 +60,5 @@ public static class Timing
         }
 
         return (corpus.RuntimeGraph(closure, corpus.StorePaths), top.Distinct().Select(n => corpus.StorePaths[n]).ToList());
-    }
-
-    // bench/packing's generator: node i refers only to larger indices, a quarter of the
-    // references reach far (shared libraries) and a quarter of the paths are big.
-    private static (RuntimeGraph, IReadOnlyList<string>) RandomGraph(int count, int seed)
-    {
-        var random = new Random(seed);
-        string PathOf(int i) => $"/nix/store/{i:D32}-p{i}";
-        var nodes = new List<StorePathInfo>(count);
-        for (var i = 0; i < count; i++)
-        {
-            var references = new HashSet<string> { PathOf(i) };
-            for (var k = random.Next(0, 6); k > 0 && i + 1 < count; k--)
-            {
-                references.Add(PathOf(random.Next(4) == 0 ? random.Next(i + 1, count) : Math.Min(count - 1, i + 1 + random.Next(20))));
-            }
-
-            var closure = random.Next(4) == 0 ? random.NextInt64(100_000_000, 400_000_000) : random.NextInt64(1_000, 50_000_000);
-            nodes.Add(new StorePathInfo(PathOf(i), references.ToList(), closure / 2, closure));
-        }
-
-        return (new RuntimeGraph(nodes), Enumerable.Range(0, count / 50 + 1).Select(i => PathOf(i * 7 % count)).Distinct().ToList());
     }
 }

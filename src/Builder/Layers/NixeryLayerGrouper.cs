@@ -85,21 +85,11 @@ public sealed class NixeryLayerGrouper : ILayerGrouper
 
     public IReadOnlyList<LayerGroup> Group(RuntimeGraph graph, IReadOnlyList<string> topLevel, Popularity popularity, int budget)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(topLevel);
-        ArgumentNullException.ThrowIfNull(popularity);
-        ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
-
         // Node 0 is the synthetic root; paths follow in ordinal order, whatever the input order.
-        var infos = new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal);
-        foreach (var info in graph.Paths)
-        {
-            infos.TryAdd(info.Path, info);
-        }
-
-        var nodes = new StorePathInfo[infos.Count + 1];
-        var index = new Dictionary<string, int>(infos.Count, StringComparer.Ordinal);
-        foreach (var info in infos.Values)
+        var sorted = GrouperInput.SortedPaths(graph, topLevel, popularity, budget);
+        var nodes = new StorePathInfo[sorted.Length + 1];
+        var index = new Dictionary<string, int>(sorted.Length, StringComparer.Ordinal);
+        foreach (var info in sorted)
         {
             index[info.Path] = index.Count + 1;
             nodes[index.Count] = info;
@@ -126,12 +116,7 @@ public sealed class NixeryLayerGrouper : ILayerGrouper
 
         foreach (var path in topLevel)
         {
-            if (!index.TryGetValue(path, out var node))
-            {
-                throw new ArgumentException($"top-level path {path} is not in the runtime graph", nameof(topLevel));
-            }
-
-            AddRootEdge(node);
+            AddRootEdge(index[path]);
         }
 
         for (var n = 1; n < nodes.Length; n++)

@@ -110,26 +110,7 @@ public sealed class StableLayerGrouper : ILayerGrouper
 
     public IReadOnlyList<LayerGroup> Group(RuntimeGraph graph, IReadOnlyList<string> topLevel, Popularity popularity, int budget)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(topLevel);
-        ArgumentNullException.ThrowIfNull(popularity);
-        ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
-
-        var infos = new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal);
-        foreach (var info in graph.Paths)
-        {
-            infos.TryAdd(info.Path, info);
-        }
-
-        foreach (var path in topLevel)
-        {
-            if (!infos.ContainsKey(path))
-            {
-                throw new ArgumentException($"top-level path {path} is not in the runtime graph", nameof(topLevel));
-            }
-        }
-
-        var nodes = infos.Values.ToArray();
+        var nodes = GrouperInput.SortedPaths(graph, topLevel, popularity, budget);
         var rank = nodes.Select(n => Rank(n.NarSize, popularity.Of(n.Path))).ToArray();
         if (nodes.Length <= budget)
         {

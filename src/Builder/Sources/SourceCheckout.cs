@@ -13,7 +13,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Formats.Tar;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -179,7 +178,7 @@ public sealed class SourceCheckout(SourceCheckoutOptions options, HttpClient htt
         if (source.Revision.StartsWith("sha256-", StringComparison.Ordinal))
         {
             await using var read = File.OpenRead(file);
-            var hash = "sha256-" + Convert.ToHexStringLower(await SHA256.HashDataAsync(read, ct));
+            var hash = await ChannelSource.RevisionOfAsync(read, ct);
             if (hash != source.Revision)
             {
                 throw new SourceUnavailableException($"{source.Location} changed after the request (revision {source.Revision}, now {hash}); pull again");

@@ -11,13 +11,12 @@
 // each lookup, which reads the whole file: fine for file:// and small sets, costly for a
 // remote nixpkgs tarball — prefer a channel name or a commit tarball there.
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using Nixery.Core.Errors;
 using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 
-public sealed partial class ChannelSource(SourceDefinition definition, RevisionCache cache, HttpClient http) : IPackageSource
+public sealed class ChannelSource(SourceDefinition definition, RevisionCache cache, HttpClient http) : IPackageSource
 {
     public const string ChannelsBase = "https://channels.nixos.org/";
 
@@ -37,7 +36,7 @@ public sealed partial class ChannelSource(SourceDefinition definition, RevisionC
                 return new PackageSource(SourceKinds.Channel, Definition.Location, hash);
             }
 
-            var commit = CommitPattern().IsMatch(tag)
+            var commit = GitSource.IsCommit(tag)
                 ? tag.ToLowerInvariant()
                 : await cache.GetAsync(Definition.Location, ChannelCommitAsync, cancellationToken);
             return new PackageSource(SourceKinds.Channel, $"{ArchiveBase}{commit}.tar.gz", commit);
@@ -54,13 +53,17 @@ public sealed partial class ChannelSource(SourceDefinition definition, RevisionC
         try
         {
             await using var stream = await OpenAsync(http, url, CancellationToken.None);
-            return "sha256-" + Convert.ToHexStringLower(await SHA256.HashDataAsync(stream));
+            return await RevisionOfAsync(stream, CancellationToken.None);
         }
         catch (Exception e) when (e is IOException or HttpRequestException or UnauthorizedAccessException or TaskCanceledException)
         {
             throw new SourceUnavailableException($"{url} could not be read: {e.Message}", e);
         }
     }
+
+    /// <summary>A tarball's revision: "sha256-&lt;hex&gt;" of its bytes.</summary>
+    public static async Task<string> RevisionOfAsync(Stream content, CancellationToken cancellationToken) =>
+        "sha256-" + Convert.ToHexStringLower(await SHA256.HashDataAsync(content, cancellationToken));
 
     /// <summary>Opens a file:// or http(s):// URL for reading.</summary>
     public static async Task<Stream> OpenAsync(HttpClient http, string url, CancellationToken cancellationToken)
@@ -89,9 +92,6 @@ public sealed partial class ChannelSource(SourceDefinition definition, RevisionC
             throw new SourceUnavailableException($"{url} could not be read: {e.Message}", e);
         }
 
-        return CommitPattern().IsMatch(text) ? text.ToLowerInvariant() : throw new SourceUnavailableException($"{url} does not hold a commit");
+        return GitSource.IsCommit(text) ? text.ToLowerInvariant() : throw new SourceUnavailableException($"{url} does not hold a commit");
     }
-
-    [GeneratedRegex("^[0-9a-fA-F]{40}$")]
-    private static partial Regex CommitPattern();
 }

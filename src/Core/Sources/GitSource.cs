@@ -79,6 +79,9 @@ public sealed partial class GitSource(SourceDefinition definition, RevisionCache
         throw new RefNotFoundException();
     }
 
+    /// <summary>A full commit id: 40 hex digits, either case (a pinned revision).</summary>
+    public static bool IsCommit(string text) => CommitPattern().IsMatch(text);
+
     [GeneratedRegex("^[0-9a-fA-F]{40}$")]
     private static partial Regex CommitPattern();
 
