@@ -31,13 +31,7 @@ public sealed class SmartHttpGitSourceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _repo = await PackageSetRepo.CreateAsync();
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        _base = $"http://127.0.0.1:{port}/";
-        _server.Prefixes.Add(_base);
-        _server.Start();
+        StartOnAFreePort();
         _serving = ServeAsync();
     }
 
@@ -49,6 +43,31 @@ public sealed class SmartHttpGitSourceTests : IAsyncLifetime
         _server.Close();
         _http.Dispose();
         _repo.Dispose();
+    }
+
+    /// <summary>HttpListener cannot bind port 0, so a free port is picked and bound; another
+    /// process may take it in between, and then the next free port is tried (a few times).</summary>
+    private void StartOnAFreePort()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            _base = $"http://127.0.0.1:{port}/";
+            _server.Prefixes.Clear();
+            _server.Prefixes.Add(_base);
+            try
+            {
+                _server.Start();
+                return;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                // Taken meanwhile: try another.
+            }
+        }
     }
 
     private async Task ServeAsync()
@@ -93,8 +112,6 @@ public sealed class SmartHttpGitSourceTests : IAsyncLifetime
         return [.. Encoding.ASCII.GetBytes("001e# service=git-upload-pack\n0000"), .. refs.ToArray()];
     }
 
-    private static string Pkt(string line) => $"{line.Length + 4:x4}{line}";
-
     private GitSource Source() => new(
         new SourceDefinition("remote", SourceKinds.Git, _base + "repo.git"), new RevisionCache(new ManualTime(), TimeSpan.FromSeconds(60)), _http);
 
@@ -136,6 +153,12 @@ public sealed class SmartHttpGitSourceTests : IAsyncLifetime
         Assert.Equal(ErrorCode.Unavailable, html.Code);
         Assert.EndsWith("is not a git smart-HTTP ref advertisement", html.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>SmartHttpRefs.Parse on its own: the framing, and what is not an advertisement.</summary>
+public sealed class SmartHttpRefsParseTests
+{
+    private static string Pkt(string line) => $"{line.Length + 4:x4}{line}";
 
     [Fact]
     public void ParseReadsEveryRefOfAnAdvertisement()
