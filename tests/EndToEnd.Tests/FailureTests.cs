@@ -6,7 +6,6 @@
 // NIXERY_FAILURE_TTL gets the same answer without Nix being asked again. The package set is
 // written fresh with a nonce in its derivation names, so Nix really builds, and the nonce
 // marks the slow builder's sleep in /proc.
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -57,7 +56,7 @@ public sealed class FailureTests
         Assert.Matches($@"building '/nix/store/[a-z0-9]{{32}}-nixery-slow-{nonce}\.drv'", slowMessage);
         Assert.Contains($"slow builder started {nonce}", slowMessage, StringComparison.Ordinal);
 
-        Assert.True(await NoProcessMentionsAsync(nonce), $"a process of the timed-out build (marked {nonce}) is still running");
+        Assert.True(await ProcessTable.NoneMentionsAsync(nonce, TimeSpan.FromSeconds(30)), $"a process of the timed-out build (marked {nonce}) is still running");
         Assert.Equal(2, nix!.Calls);
 
         var again = await Task.WhenAll(
@@ -112,40 +111,5 @@ public sealed class FailureTests
         Assert.True(start >= 0, $"skopeo did not say \"manifest unknown\":\n{stderr}");
         var line = stderr[start..].Split('\n')[0].TrimEnd();
         return line.EndsWith('"') ? line[..^1] : line;
-    }
-
-    /// <summary>True once no process's command line holds <paramref name="marker"/>: the kill is
-    /// sent before the failure is recorded, but a killed process leaves /proc asynchronously.
-    /// Bounded, so that a survivor fails the test instead of hanging it.</summary>
-    private static async Task<bool> NoProcessMentionsAsync(string marker)
-    {
-        var waited = Stopwatch.StartNew();
-        while (Directory.EnumerateDirectories("/proc").Any(d => int.TryParse(Path.GetFileName(d), out _) && CommandLine(d).Contains(marker, StringComparison.Ordinal)))
-        {
-            if (waited.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                return false;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return true;
-    }
-
-    private static string CommandLine(string procDir)
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(procDir, "cmdline"));
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return "";
-        }
     }
 }

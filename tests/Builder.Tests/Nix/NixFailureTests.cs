@@ -1,7 +1,6 @@
 // How the client fails: a build that runs too long, a builder that fails, a set that does
 // not evaluate. Each fixture set is written fresh with a nonce in its derivation names, so
 // Nix really builds (nothing cached from an earlier run).
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Nixery.Builder.Nix;
 using Nixery.TestSupport;
@@ -47,40 +46,7 @@ public sealed class NixFailureTests : IDisposable
         Assert.Equal(NixFailureKind.Timeout, error.Kind);
         Assert.Contains("timeout of 2 s", error.Message);
         Assert.Contains(error.LogTail, l => l.Contains("fixture started"));
-        Assert.True(await NoProcessMentionsAsync(nonce), "the builder's sleep outlived the timeout");
-    }
-
-    /// <summary>True once no process's command line holds <paramref name="marker"/>; SIGKILL lands asynchronously, so allow up to 5 s.</summary>
-    private static async Task<bool> NoProcessMentionsAsync(string marker)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var alive = Directory.EnumerateDirectories("/proc")
-                .Where(d => int.TryParse(Path.GetFileName(d), out _))
-                .Any(d =>
-                {
-                    try
-                    {
-                        return File.ReadAllText(Path.Combine(d, "cmdline")).Contains(marker);
-                    }
-                    catch (IOException)
-                    {
-                        return false;
-                    }
-                });
-            if (!alive)
-            {
-                return true;
-            }
-
-            if (deadline.Elapsed > TimeSpan.FromSeconds(5))
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
+        Assert.True(await ProcessTable.NoneMentionsAsync(nonce, TimeSpan.FromSeconds(5)), "the builder's sleep outlived the timeout");
     }
 
     [Fact]
@@ -93,7 +59,7 @@ public sealed class NixFailureTests : IDisposable
         cancel.CancelAfter(TimeSpan.FromSeconds(1));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
-        Assert.True(await NoProcessMentionsAsync(nonce), "the builder's sleep outlived the cancellation");
+        Assert.True(await ProcessTable.NoneMentionsAsync(nonce, TimeSpan.FromSeconds(5)), "the builder's sleep outlived the cancellation");
     }
 
     [Fact]
