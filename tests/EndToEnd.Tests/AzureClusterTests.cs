@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
 using Nixery.TestSupport;
 
@@ -69,7 +70,7 @@ public sealed class AzureClusterTests
         var container = new BlobContainerClient(cluster.Azurite.ConnectionString, cluster.Container);
         await AssertEveryImageNamesOnlyExistingBlobsAsync(container);
         var leftover = new List<string>();
-        await foreach (var staged in container.GetBlobsAsync(prefix: "staging/"))
+        await foreach (var staged in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "staging/", CancellationToken.None))
         {
             leftover.Add(staged.Name);
         }
@@ -79,7 +80,7 @@ public sealed class AzureClusterTests
             // The doomed worker's upload, committed before it was moved: the sweep removes it.
             var swept = await survivor.WaitForLineAsync($@"swept {leftover.Count} stale staging uploads", TimeSpan.FromMinutes(2));
             Assert.Contains("azure-blob", swept, StringComparison.Ordinal);
-            await foreach (var staged in container.GetBlobsAsync(prefix: "staging/"))
+            await foreach (var staged in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "staging/", CancellationToken.None))
             {
                 Assert.Fail($"staging upload {staged.Name} was left behind after the sweep");
             }
@@ -185,7 +186,7 @@ public sealed class AzureClusterTests
     private static async Task AssertEveryImageNamesOnlyExistingBlobsAsync(BlobContainerClient container)
     {
         var images = 0;
-        await foreach (var entry in container.GetBlobsAsync(prefix: "images/"))
+        await foreach (var entry in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "images/", CancellationToken.None))
         {
             images++;
             using var record = JsonDocument.Parse((await container.GetBlobClient(entry.Name).DownloadContentAsync()).Value.Content.ToString());

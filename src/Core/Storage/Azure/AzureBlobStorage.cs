@@ -179,7 +179,7 @@ public sealed class AzureBlobStorage : IStorageBackend
         // The service lists in UTF-8 byte order, which is ordinal for the ASCII paths of
         // StorageLayout; sorting again makes the order the contract's whatever the names.
         var found = new List<(string Path, DateTimeOffset Modified)>();
-        await foreach (var item in _container.GetBlobsAsync(prefix: prefix, cancellationToken: cancellationToken))
+        await foreach (var item in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken))
         {
             found.Add((item.Name, item.Properties.LastModified ?? DateTimeOffset.MinValue));
         }

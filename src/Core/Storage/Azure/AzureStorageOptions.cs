@@ -103,7 +103,7 @@ public sealed partial record AzureStorageOptions
         }
 
         TokenCredential credential = ClientId is not null
-            ? new ManagedIdentityCredential(ClientId)
+            ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(ClientId))
             : new DefaultAzureCredential();
         var containerUrl = new Uri(BlobUrl.AbsoluteUri.TrimEnd('/') + "/" + Container);
         return new BlobContainerClient(containerUrl, credential);
