@@ -1,6 +1,6 @@
-// Registers the build side (Nix client, layer grouping, image builder) and, when this
-// process runs workers, the worker loop. Used by the embedded HTTP host and by the
-// standalone worker host alike.
+// Registers the build side (Nix client, layer grouping, image builder, the job runner), for
+// the two processes that build: the build function app (src/Worker) and the embedded
+// default (src/Embedded), which adds the in-process worker loop (AddInProcessWorker).
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Images;
@@ -29,6 +29,13 @@ public static class BuilderServiceCollectionExtensions
             sp.GetRequiredService<SourceCheckoutOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, sp.GetRequiredService<ILogger<SourceCheckout>>()));
         services.AddSingleton<NixPlatforms>();
         services.AddSingleton<ImageBuilder>();
+        services.AddSingleton<BuildJobRunner>();
+        return services;
+    }
+
+    /// <summary>The embedded default's NIXERY_WORKERS loops over the in-process queue.</summary>
+    public static IServiceCollection AddInProcessWorker(this IServiceCollection services, RegistryOptions options)
+    {
         services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
         if (options.Workers > 0)
         {

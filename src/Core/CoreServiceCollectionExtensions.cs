@@ -1,6 +1,6 @@
-// Registers what both hosts (the HTTP app and the standalone worker) share: the storage
-// backend and the build queue chosen by configuration, the typed store, build events, the
-// clock and the staging sweeper.
+// Registers what every process (the embedded default, the HTTP function app, the build
+// function app) shares: the storage backend chosen by configuration, the typed store, the
+// build queue its part sends to, build events, the clock and the staging sweeper.
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Nixery.Core.Options;
@@ -22,17 +22,25 @@ public static class CoreServiceCollectionExtensions
             ? AzureBlobStorage.CreateAsync(blob.CreateContainerClient(), blob.SasExpiry, CancellationToken.None).GetAwaiter().GetResult()
             : new FileSystemStorage(options.StoragePath));
         services.AddSingleton<RegistryStore>();
-        services.AddSingleton<IBuildQueue>(sp =>
+        switch (options.Part)
         {
-            if (options.AzureQueue is not { } queueOptions)
-            {
-                return new InProcessQueue();
-            }
+            case RegistryPart.Embedded:
+                services.AddSingleton<InProcessQueue>();
+                services.AddSingleton<IBuildQueue>(sp => sp.GetRequiredService<InProcessQueue>());
+                break;
+            case RegistryPart.HttpFunctions when options.AzureQueue is { } queueOptions:
+                services.AddSingleton<IBuildQueue>(_ =>
+                {
+                    var queue = new AzureStorageQueue(queueOptions.CreateServiceClient(), queueOptions);
+                    queue.EnsureCreatedAsync(CancellationToken.None).GetAwaiter().GetResult();
+                    return queue;
+                });
+                break;
+            default:
+                // The build function app receives jobs through its queue trigger; it sends none.
+                break;
+        }
 
-            var queue = new AzureStorageQueue(queueOptions.CreateServiceClient(), queueOptions, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AzureStorageQueue>());
-            queue.EnsureCreatedAsync(CancellationToken.None).GetAwaiter().GetResult();
-            return queue;
-        });
         services.AddSingleton<BuildEvents>();
         // Sweep at least as often as an upload may go stale, at most every ten minutes.
         var sweepEvery = options.StagingMaxAge < TimeSpan.FromMinutes(10) ? options.StagingMaxAge : TimeSpan.FromMinutes(10);

@@ -1,14 +1,20 @@
-// The registry's HTTP app: the embedded default (filesystem storage, in-process queue and
-// worker) when run on its own; the same app behind Azure Functions as a custom handler.
+// The registry's HTTP function app on the Azure Functions .NET isolated worker, with the
+// ASP.NET Core integration (the host forwards each request to this process's Kestrel). The
+// functions are in Registry/RegistryApi.cs; the embedded default runs the same ones.
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+using Nixery.Core.Options;
 using Nixery.Functions.Hosting;
 
-var app = RegistryApp.Create(args, overrides: null, out var error);
-if (app is null)
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+if (builder.TryAddRegistryHttp(RegistryPart.HttpFunctions) is { } error)
 {
     await Console.Error.WriteLineAsync(error);
     return 2;
 }
 
-app.LogStartup();
-await app.RunAsync();
+using var host = builder.Build();
+host.LogStartup();
+await host.RunAsync();
 return 0;

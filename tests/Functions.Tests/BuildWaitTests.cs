@@ -46,7 +46,7 @@ public sealed class BuildWaitTests
         Assert.Equal((HttpStatusCode)429, first.StatusCode);
         Assert.Equal((HttpStatusCode)429, second.StatusCode);
 
-        var queue = instance.Services.GetRequiredService<IBuildQueue>();
+        var queue = instance.Services.GetRequiredService<InProcessQueue>();
         var lease = await queue.ReceiveAsync(CancellationToken.None);
         Assert.Equal("bash", lease.Job.Image.Name);
         // As named: the worker adds the always-included packages from the set it fetches.

@@ -1,5 +1,5 @@
 // A wrong setting stops the app before it listens, with a sentence naming the setting.
-using Nixery.Functions.Hosting;
+using Nixery.Embedded;
 using Nixery.TestSupport;
 
 namespace Nixery.Functions.Tests;
@@ -15,7 +15,7 @@ public sealed class StartupTests
             ["PORT"] = "abc",
         };
 
-        var app = RegistryApp.Create([], settings, out var error);
+        var app = EmbeddedApp.Create([], settings, out var error);
 
         Assert.Null(app);
         Assert.NotNull(error);
@@ -33,7 +33,7 @@ public sealed class StartupTests
             ["NIXERY_PKGS_PATH"] = folder.Path,
         };
 
-        var app = RegistryApp.Create([], settings, out var error);
+        var app = EmbeddedApp.Create([], settings, out var error);
 
         Assert.Null(app);
         Assert.Contains("PORT", error, StringComparison.Ordinal);

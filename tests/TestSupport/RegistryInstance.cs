@@ -5,7 +5,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Nixery.Core.Storage;
-using Nixery.Functions.Hosting;
+using Nixery.Embedded;
 
 namespace Nixery.TestSupport;
 
@@ -57,7 +57,7 @@ public sealed class RegistryInstance : IAsyncDisposable
             merged[key] = value;
         }
 
-        var app = RegistryApp.Create([], merged, out var error, configureServices)
+        var app = EmbeddedApp.Create([], merged, out var error, configureServices)
             ?? throw new InvalidOperationException("registry did not start: " + error);
         await app.StartAsync();
         var address = app.Urls.First();

@@ -1,7 +1,7 @@
-// The worker host's `popularity` command: computes popularity data (Nixery's popcount) for
+// The build function app's `popularity` command: computes popularity data (Nixery's popcount) for
 // the layer grouper and writes it to a file and, with --store, into the registry's storage.
 //
-//   dotnet Nixery.Builder.dll popularity --package-set <dir> [--binary-cache file:///path | <dir>]
+//   dotnet Nixery.Worker.dll popularity --package-set <dir> [--binary-cache file:///path | <dir>]
 //                                        [--out <file>] [--store]
 //
 //   --package-set   the package set (a folder with default.nix, as NIXERY_PKGS_PATH)
@@ -205,8 +205,8 @@ public static class PopularityCommand
     private static string NixExpressionsPath() =>
         Environment.GetEnvironmentVariable("NIXERY_NIX_PATH") is { Length: > 0 } configured ? configured : Path.Combine(AppContext.BaseDirectory, "nix");
 
-    /// <summary>Writes computed.json to the storage the worker host's configuration (environment
-    /// variables, as WorkerHost reads them) names; the error message, or null on success.</summary>
+    /// <summary>Writes computed.json to the storage the build function app's configuration
+    /// (environment variables, as it reads them) names; the error message, or null on success.</summary>
     private static async Task<string?> StoreAsync(byte[] json, string? packageSet, CancellationToken ct)
     {
         var builder = Host.CreateApplicationBuilder([]);
@@ -216,7 +216,7 @@ public static class PopularityCommand
             builder.Configuration["NIXERY_PKGS_PATH"] = Path.GetFullPath(packageSet);
         }
 
-        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, out var options, out var error))
+        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, RegistryPart.BuildFunctions, out var options, out var error))
         {
             return error;
         }

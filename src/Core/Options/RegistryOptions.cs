@@ -14,20 +14,21 @@ public sealed record RegistryOptions
 {
     public const string DefaultStoragePath = ".state/storage";
 
-    /// <summary>PORT: the HTTP port (Nixery's name). FUNCTIONS_CUSTOMHANDLER_PORT wins when set:
-    /// the Azure Functions host assigns its custom handler that port and calls it there.</summary>
+    /// <summary>PORT: the embedded default's HTTP port (Nixery's name). Behind Azure Functions the
+    /// host decides where the worker listens.</summary>
     public int Port { get; init; } = 8080;
 
     /// <summary>NIXERY_STORAGE_BACKEND: "filesystem" (the embedded default) or "azure".</summary>
     public string StorageBackend { get; init; } = "filesystem";
 
-    /// <summary>NIXERY_QUEUE_BACKEND: "in-process" (the embedded default) or "azure".</summary>
-    public string QueueBackend { get; init; } = "in-process";
-
     /// <summary>The Azure Blob settings, when NIXERY_STORAGE_BACKEND is "azure".</summary>
     public AzureStorageOptions? AzureStorage { get; init; }
 
-    /// <summary>The Azure Storage Queue settings, when NIXERY_QUEUE_BACKEND is "azure".</summary>
+    /// <summary>Which process these options are for; it decides the queue (RegistryPart).</summary>
+    public RegistryPart Part { get; init; } = RegistryPart.Embedded;
+
+    /// <summary>The Azure Storage Queue settings: set for the HTTP Functions app, which sends
+    /// build jobs to the queue the build function app's queue trigger reads.</summary>
     public AzureQueueOptions? AzureQueue { get; init; }
 
     /// <summary>STORAGE_PATH: the folder of the filesystem backend (Nixery's name).</summary>
@@ -71,11 +72,13 @@ public sealed record RegistryOptions
     /// StableLayerGrouper) or "nixery" (Nixery's algorithm, NixeryLayerGrouper).</summary>
     public string Layering { get; init; } = "stable";
 
-    /// <summary>NIXERY_WORKERS: builds the in-process worker runs at once (0: no worker here).</summary>
+    /// <summary>NIXERY_WORKERS: builds the embedded default's in-process worker runs at once (0: no
+    /// worker, so builds wait forever; for tests of the HTTP side). The build function app runs
+    /// one build per instance (host.json's queue batch size) and ignores it.</summary>
     public int Workers { get; init; } = 1;
 
-    /// <summary>NIXERY_MAX_DEQUEUE: times a build job is handed out (workers crashing or
-    /// stopping mid-build) before it goes to the poison queue and the image is failed.</summary>
+    /// <summary>NIXERY_MAX_DEQUEUE: times the embedded default's worker tries a build that throws
+    /// before the image is failed. The build function app has host.json's maxDequeueCount.</summary>
     public int MaxDequeueCount { get; init; } = 3;
 
     /// <summary>NIXERY_LAYER_CLAIM_TTL: seconds a worker's claim on a layer it packs lasts without
@@ -91,12 +94,13 @@ public sealed record RegistryOptions
     /// <summary>The options, or false with the start-up error text that names every wrong setting.</summary>
     public static bool TryFromConfiguration(
         IConfiguration config,
+        RegistryPart part,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryOptions? options,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
         try
         {
-            options = FromConfiguration(config);
+            options = FromConfiguration(config, part);
             error = null;
             return true;
         }
@@ -108,15 +112,15 @@ public sealed record RegistryOptions
         }
     }
 
-    public static RegistryOptions FromConfiguration(IConfiguration config)
+    public static RegistryOptions FromConfiguration(IConfiguration config, RegistryPart part = RegistryPart.Embedded)
     {
         var defaults = new RegistryOptions();
         var errors = new List<string>();
         var options = new RegistryOptions
         {
-            Port = Settings.Int(config, "FUNCTIONS_CUSTOMHANDLER_PORT", Settings.Int(config, "PORT", defaults.Port, 1, 65535, errors), 1, 65535, errors),
+            Part = part,
+            Port = Settings.Int(config, "PORT", defaults.Port, 1, 65535, errors),
             StorageBackend = Settings.NonEmpty(config["NIXERY_STORAGE_BACKEND"]) ?? defaults.StorageBackend,
-            QueueBackend = Settings.NonEmpty(config["NIXERY_QUEUE_BACKEND"]) ?? defaults.QueueBackend,
             StoragePath = Settings.NonEmpty(config["STORAGE_PATH"]) ?? defaults.StoragePath,
             RevisionCacheFor = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_REVISION_CACHE", (int)defaults.RevisionCacheFor.TotalSeconds, 0, 86400, errors, "seconds")),
             SourceCachePath = Settings.NonEmpty(config["NIXERY_SOURCE_CACHE"]) ?? defaults.SourceCachePath,
@@ -147,16 +151,9 @@ public sealed record RegistryOptions
                 break;
         }
 
-        switch (options.QueueBackend)
+        if (part == RegistryPart.HttpFunctions)
         {
-            case "in-process":
-                break;
-            case "azure":
-                options = options with { AzureQueue = AzureQueueOptions.FromConfiguration(config, errors) };
-                break;
-            default:
-                errors.Add($"NIXERY_QUEUE_BACKEND is '{options.QueueBackend}'; it must be 'in-process' or 'azure'.");
-                break;
+            options = options with { AzureQueue = AzureQueueOptions.FromConfiguration(config, errors) };
         }
 
         if (options.Layering is not ("stable" or "nixery"))
@@ -165,7 +162,8 @@ public sealed record RegistryOptions
         }
 
         options = options with { Sources = SourceSettings.Read(config, errors) };
-        if (!File.Exists(Path.Combine(options.NixExpressionsPath, "prepare-image.nix")))
+        // The HTTP Functions app carries no Nix expressions; the processes that build do.
+        if (part != RegistryPart.HttpFunctions && !File.Exists(Path.Combine(options.NixExpressionsPath, "prepare-image.nix")))
         {
             errors.Add($"NIXERY_NIX_PATH is '{options.NixExpressionsPath}', which has no prepare-image.nix; it must name the repository's nix/ folder.");
         }
@@ -177,8 +175,22 @@ public sealed record RegistryOptions
 
         return errors.Count == 0 ? options : throw new OptionsException(errors);
     }
+}
 
+/// <summary>The three processes that read these options. Each checks the settings it uses,
+/// and the part decides the build queue: the embedded default queues in-process for its own
+/// worker; the HTTP Functions app sends jobs to the Azure Storage queue that the build
+/// function app's queue trigger consumes.</summary>
+public enum RegistryPart
+{
+    /// <summary>src/Embedded: one process, HTTP and in-process queue and worker.</summary>
+    Embedded,
 
+    /// <summary>src/Functions: the HTTP function app.</summary>
+    HttpFunctions,
+
+    /// <summary>src/Worker: the queue-triggered build function app.</summary>
+    BuildFunctions,
 }
 
 /// <summary>Start-up configuration errors, one sentence per setting.</summary>

@@ -1,7 +1,9 @@
-// The build queue between the HTTP side and the workers: in-process for the embedded
-// default, an Azure Storage Queue in the cloud. At-least-once: a job whose lease is neither
-// completed nor abandoned comes back, so a build must be safe to run twice (it is: every
-// write is content-addressed or conditional).
+// The producer side of the build queue, which the HTTP side writes to: in-process for the
+// embedded default (InProcessQueue, whose worker loop runs in the same process), an Azure
+// Storage Queue in the cloud (AzureStorageQueue), consumed there by the build function's
+// queue trigger (src/Worker), which owns visibility, retries and the poison queue.
+// At-least-once either way: a job can run twice, so a build must be safe to repeat (it is:
+// every write is content-addressed or conditional).
 namespace Nixery.Core.Queue;
 
 public interface IBuildQueue
@@ -13,26 +15,4 @@ public interface IBuildQueue
     bool IsDurable { get; }
 
     Task EnqueueAsync(BuildJob job, CancellationToken cancellationToken);
-
-    /// <summary>Waits for the next job; the lease keeps it from other workers until settled.</summary>
-    Task<IBuildLease> ReceiveAsync(CancellationToken cancellationToken);
-}
-
-public interface IBuildLease
-{
-    BuildJob Job { get; }
-
-    /// <summary>How many times this job has been handed out, this time included.</summary>
-    int DequeueCount { get; }
-
-    /// <summary>The build finished (built or failed for good): remove the job.</summary>
-    Task CompleteAsync(CancellationToken cancellationToken);
-
-    /// <summary>Give the job back now, e.g. on shutdown, so another worker takes it.</summary>
-    Task AbandonAsync(CancellationToken cancellationToken);
-
-    /// <summary>The job failed for good — Nix failed the build, or it was handed out too often
-    /// without settling (workers died on it): move it to the poison queue with the reason, for
-    /// operators to inspect, so that it is not retried.</summary>
-    Task DeadLetterAsync(string reason, CancellationToken cancellationToken);
 }

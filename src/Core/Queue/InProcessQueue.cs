@@ -1,6 +1,7 @@
-// The embedded default's queue: a channel in this process. Abandoned jobs go back on the
-// channel; nothing survives a restart, which is fine because the HTTP side re-enqueues on
-// the next pull of an image whose status is stale.
+// The embedded default's queue: a channel in this process, read by the in-process worker
+// loop (Builder's BuildWorker). Abandoned jobs go back on the channel; nothing survives a
+// restart, which is fine because the HTTP side re-enqueues on the next pull of an image
+// whose status is stale.
 using System.Threading.Channels;
 
 namespace Nixery.Core.Queue;
@@ -16,24 +17,31 @@ public sealed class InProcessQueue : IBuildQueue
     public Task EnqueueAsync(BuildJob job, CancellationToken cancellationToken) =>
         _channel.Writer.WriteAsync((job, 0), cancellationToken).AsTask();
 
-    public async Task<IBuildLease> ReceiveAsync(CancellationToken cancellationToken)
+    /// <summary>Waits for the next job; the lease keeps it until settled.</summary>
+    public async Task<Lease> ReceiveAsync(CancellationToken cancellationToken)
     {
         var (job, count) = await _channel.Reader.ReadAsync(cancellationToken);
         return new Lease(this, job, count + 1);
     }
 
-    private sealed class Lease(InProcessQueue queue, BuildJob job, int count) : IBuildLease
+    public sealed class Lease
     {
-        public BuildJob Job => job;
+        private readonly InProcessQueue _queue;
 
-        public int DequeueCount => count;
+        internal Lease(InProcessQueue queue, BuildJob job, int dequeueCount)
+        {
+            _queue = queue;
+            Job = job;
+            DequeueCount = dequeueCount;
+        }
 
-        public Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public BuildJob Job { get; }
 
-        public Task AbandonAsync(CancellationToken cancellationToken) =>
-            queue._channel.Writer.WriteAsync((job, count), CancellationToken.None).AsTask();
+        /// <summary>How many times this job has been handed out, this time included.</summary>
+        public int DequeueCount { get; }
 
-        /// <summary>Nothing outlives this process, so a poisoned job is simply dropped.</summary>
-        public Task DeadLetterAsync(string reason, CancellationToken cancellationToken) => Task.CompletedTask;
+        /// <summary>Gives the job back now (a worker shutting down, a build that threw), so it
+        /// runs again; its dequeue count goes up.</summary>
+        public Task AbandonAsync() => _queue._channel.Writer.WriteAsync((Job, DequeueCount), CancellationToken.None).AsTask();
     }
 }

@@ -1,10 +1,12 @@
-// Wires the embedded default into one process (STYLE.md §7): options validated at start-up,
-// filesystem storage, the in-process queue and worker, the build coordinator and the
-// handlers. The start-up log says what this instance serves, from where.
-using Nixery.Builder;
-using Nixery.Builder.Nix;
+// Registers the HTTP side (STYLE.md §7): options validated at start-up, storage, the queue
+// builds are sent to, the build coordinator and the handlers the functions call. Used by the
+// HTTP function app (Program.cs) and by the embedded default (src/Embedded), which adds the
+// build side. The start-up log says what this instance serves, from where.
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Nixery.Core;
-using Nixery.Core.Names;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -17,23 +19,16 @@ namespace Nixery.Functions.Hosting;
 
 public static class RegistryHosting
 {
-    /// <summary>Registers everything; returns the start-up error text instead of throwing.</summary>
-    public static string? TryAddRegistry(this WebApplicationBuilder builder)
+    /// <summary>Registers everything the HTTP functions need; returns the start-up error text
+    /// (naming the setting) instead of throwing.</summary>
+    public static string? TryAddRegistryHttp(this IHostApplicationBuilder builder, RegistryPart part)
     {
-        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, out var options, out var error))
+        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, part, out var options, out var error))
         {
             return error;
         }
 
         builder.Logging.AddRegistryConsole();
-        // Behind Azure Functions the handler must listen where the host calls it; the host is an
-        // ASP.NET Core process too, and URL settings meant for it reach us through the environment.
-        var customHandler = builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 };
-        if (customHandler || (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null))
-        {
-            builder.WebHost.UseUrls($"http://0.0.0.0:{options.Port}");
-        }
-
         var services = builder.Services;
         services.AddRegistryStorage(options);
         services.AddHttpClient();
@@ -45,29 +40,31 @@ public static class RegistryHosting
         services.AddSingleton<RecentFailures>();
         services.AddSingleton<LandingPageHandler>();
         services.AddSingleton<FailuresHandler>();
-        services.AddBuilder(options);
+        services.AddTransient<RegistryApi>();
         return null;
     }
 
-    public static void LogStartup(this WebApplication app)
+    /// <param name="setName">The name a package set gives itself, where this process can read
+    /// it (the embedded default reads a local folder's nixery.json; the HTTP app has no Nix).</param>
+    public static void LogStartup(this IHost host, Func<SourceDefinition, string>? setName = null, string? extra = null)
     {
-        var options = app.Services.GetRequiredService<RegistryOptions>();
-        var storage = app.Services.GetRequiredService<IStorageBackend>();
-        var queue = app.Services.GetRequiredService<IBuildQueue>();
-        foreach (var source in app.Services.GetRequiredService<SourceCatalog>().All)
+        var services = host.Services;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Nixery.Startup");
+        var options = services.GetRequiredService<RegistryOptions>();
+        var storage = services.GetRequiredService<IStorageBackend>();
+        var queue = services.GetRequiredService<IBuildQueue>();
+        foreach (var source in services.GetRequiredService<SourceCatalog>().All)
         {
-            // A local folder's name comes from its nixery.json; other sources are read by the worker.
             var definition = source.Definition;
-            var setName = definition.Kind == SourceKinds.Path ? PackageSetInfo.Load(definition.Location).Name : definition.Kind;
-            app.Logger.LogInformation(
+            logger.LogInformation(
                 "serving package source {Source} as {SourceName} ({Kind} {Location})",
-                setName, definition.Name, definition.Kind, definition.Location);
+                setName?.Invoke(definition) ?? definition.Kind, definition.Name, definition.Kind, definition.Location);
         }
 
-        app.Logger.LogInformation(
-            "storage {Backend} at {StoragePath}; queue {Queue}; {Workers} in-process workers; revisions of moving sources kept {RevisionCache} s; port {Port}",
+        logger.LogInformation(
+            "storage {Backend} at {StoragePath}; queue {Queue}; revisions of moving sources kept {RevisionCache} s{Extra}",
             storage.Name,
             options.AzureStorage is { } azure ? $"container {azure.Container}" : Path.GetFullPath(options.StoragePath),
-            queue.Name, options.Workers, (int)options.RevisionCacheFor.TotalSeconds, options.Port);
+            queue.Name, (int)options.RevisionCacheFor.TotalSeconds, extra ?? "");
     }
 }

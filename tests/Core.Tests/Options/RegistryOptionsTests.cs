@@ -132,30 +132,45 @@ public sealed class RegistryOptionsTests : IDisposable
     }
 
     [Fact]
-    public void FunctionsCustomHandlerPortWinsOverPort()
+    public void FunctionsCustomHandlerPortIsNoLongerRead()
     {
         var options = Bind(new() { ["PORT"] = "9000", ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "41234" });
-
-        Assert.Equal(41234, options.Port);
-    }
-
-    [Fact]
-    public void BlankFunctionsCustomHandlerPortLeavesPort()
-    {
-        var options = Bind(new() { ["PORT"] = "9000", ["FUNCTIONS_CUSTOMHANDLER_PORT"] = " " });
 
         Assert.Equal(9000, options.Port);
     }
 
-    [Theory]
-    [InlineData("abc")]
-    [InlineData("0")]
-    [InlineData("70000")]
-    public void FunctionsCustomHandlerPortThatIsNotAPortNamesIt(string port)
+    [Fact]
+    public void EmbeddedDefaultQueuesInProcessAndReadsNoQueueSettings()
     {
-        var error = BindFails(new() { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port });
+        var options = Bind(new() { ["NIXERY_QUEUE_NAME"] = "Not_A_Queue" });
 
-        Assert.Equal([$"FUNCTIONS_CUSTOMHANDLER_PORT is '{port}'; it must be a whole number from 1 to 65535."], error.Errors);
+        Assert.Equal(RegistryPart.Embedded, options.Part);
+        Assert.Null(options.AzureQueue);
+    }
+
+    [Fact]
+    public void HttpFunctionsAppNeedsTheQueueAndNoNixExpressions()
+    {
+        var settings = new Dictionary<string, string?> { ["NIXERY_PKGS_PATH"] = _pkgs, ["NIXERY_NIX_PATH"] = _folder.Combine("nowhere") };
+        var config = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+        var error = Assert.Throws<OptionsException>(() => RegistryOptions.FromConfiguration(config, RegistryPart.HttpFunctions));
+        settings["AZURE_STORAGE_CONNECTION_STRING"] = "UseDevelopmentStorage=true";
+        var options = RegistryOptions.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), RegistryPart.HttpFunctions);
+
+        Assert.StartsWith("neither AZURE_STORAGE_CONNECTION_STRING nor AZURE_STORAGE_QUEUE_URL is set", Assert.Single(error.Errors), StringComparison.Ordinal);
+        Assert.Equal("nixery-builds", options.AzureQueue?.QueueName);
+    }
+
+    [Fact]
+    public void BuildFunctionsAppNeedsTheNixExpressionsAndNoQueueSettings()
+    {
+        var settings = new Dictionary<string, string?> { ["NIXERY_PKGS_PATH"] = _pkgs, ["NIXERY_NIX_PATH"] = _pkgs };
+        var config = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+        var error = Assert.Throws<OptionsException>(() => RegistryOptions.FromConfiguration(config, RegistryPart.BuildFunctions));
+
+        Assert.StartsWith("NIXERY_NIX_PATH is ", Assert.Single(error.Errors), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 // The Azure queue's settings: defaults, the documented ranges, one sentence per wrong or
-// missing setting, and the poison policy helper. No Azurite needed.
+// missing setting. No Azurite needed.
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Nixery.Core.Names;
@@ -31,7 +31,6 @@ public sealed class AzureQueueOptionsTests
             new AzureQueueOptions
             {
                 QueueName = "nixery-builds",
-                Visibility = TimeSpan.FromSeconds(300),
                 ConnectionString = Azurite,
             },
             options);
@@ -44,15 +43,13 @@ public sealed class AzureQueueOptionsTests
         var (options, errors) = Parse(
             ("AZURE_STORAGE_QUEUE_URL", "https://acct.queue.core.windows.net"),
             ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001"),
-            ("NIXERY_QUEUE_NAME", "builds-2"),
-            ("NIXERY_QUEUE_VISIBILITY", "60"));
+            ("NIXERY_QUEUE_NAME", "builds-2"));
 
         Assert.Empty(errors);
         Assert.Equal(
             new AzureQueueOptions
             {
                 QueueName = "builds-2",
-                Visibility = TimeSpan.FromSeconds(60),
                 QueueServiceUri = new Uri("https://acct.queue.core.windows.net"),
                 ManagedIdentityClientId = "00000000-0000-0000-0000-000000000001",
             },
@@ -130,36 +127,13 @@ public sealed class AzureQueueOptionsTests
         Assert.Equal(name, options.QueueName);
     }
 
-    [Theory]
-    [InlineData("NIXERY_QUEUE_VISIBILITY", "9", "NIXERY_QUEUE_VISIBILITY is '9'; it must be a whole number from 10 to 3600.")]
-    [InlineData("NIXERY_QUEUE_VISIBILITY", "3601", "NIXERY_QUEUE_VISIBILITY is '3601'; it must be a whole number from 10 to 3600.")]
-    [InlineData("NIXERY_QUEUE_VISIBILITY", "five", "NIXERY_QUEUE_VISIBILITY is 'five'; it must be a whole number from 10 to 3600.")]
-    public void NumbersOutOfRangeAreNamed(string key, string value, string expected)
-    {
-        var (_, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), (key, value));
-
-        Assert.Equal([expected], errors);
-    }
-
-    [Theory]
-    [InlineData("10", 10)]
-    [InlineData("3600", 3600)]
-    public void VisibilityRangeEndsAreAccepted(string value, int seconds)
-    {
-        var (options, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("NIXERY_QUEUE_VISIBILITY", value));
-
-        Assert.Empty(errors);
-        Assert.Equal(TimeSpan.FromSeconds(seconds), options.Visibility);
-    }
-
     [Fact]
     public void EveryWrongSettingGetsItsOwnSentence()
     {
-        var (_, errors) = Parse(("NIXERY_QUEUE_NAME", "X"), ("NIXERY_QUEUE_VISIBILITY", "0"));
+        var (_, errors) = Parse(("NIXERY_QUEUE_NAME", "X"));
 
-        Assert.Equal(3, errors.Count);
+        Assert.Equal(2, errors.Count);
         Assert.Single(errors, e => e.StartsWith("NIXERY_QUEUE_NAME", StringComparison.Ordinal));
-        Assert.Single(errors, e => e.StartsWith("NIXERY_QUEUE_VISIBILITY", StringComparison.Ordinal));
         Assert.Single(errors, e => e.StartsWith("neither AZURE_STORAGE_CONNECTION_STRING", StringComparison.Ordinal));
     }
 
@@ -176,11 +150,10 @@ public sealed class AzureQueueOptionsTests
     }
 
     [Fact]
-    public void ShortVisibilityIsAllowedInTheObjectButNotZero()
+    public void ObjectWithABadQueueNameDoesNotValidate()
     {
-        new AzureQueueOptions { Visibility = TimeSpan.FromSeconds(1) }.Validate();
+        new AzureQueueOptions { QueueName = "good-name" }.Validate();
 
-        Assert.Throws<ArgumentException>(() => new AzureQueueOptions { Visibility = TimeSpan.Zero }.Validate());
         Assert.Throws<ArgumentException>(() => new AzureQueueOptions { QueueName = "Bad_Name" }.Validate());
     }
 

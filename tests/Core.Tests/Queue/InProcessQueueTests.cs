@@ -45,9 +45,9 @@ public sealed class InProcessQueueTests
         await queue.EnqueueAsync(job, Ct);
 
         var lease = await queue.ReceiveAsync(Ct);
-        await lease.AbandonAsync(Ct);
+        await lease.AbandonAsync();
         var again = await queue.ReceiveAsync(Ct);
-        await again.AbandonAsync(Ct);
+        await again.AbandonAsync();
         var third = await queue.ReceiveAsync(Ct);
 
         Assert.Same(job, again.Job);
@@ -63,18 +63,18 @@ public sealed class InProcessQueueTests
         await queue.EnqueueAsync(Job("a"), Ct);
         await queue.EnqueueAsync(Job("b"), Ct);
 
-        await (await queue.ReceiveAsync(Ct)).AbandonAsync(Ct);
+        await (await queue.ReceiveAsync(Ct)).AbandonAsync();
 
         Assert.Equal("b", (await queue.ReceiveAsync(Ct)).Job.JobId);
         Assert.Equal("a", (await queue.ReceiveAsync(Ct)).Job.JobId);
     }
 
     [Fact]
-    public async Task CompletedJobDoesNotComeBack()
+    public async Task ReceivedJobThatIsNotAbandonedDoesNotComeBack()
     {
         var queue = new InProcessQueue();
         await queue.EnqueueAsync(Job("a"), Ct);
-        await (await queue.ReceiveAsync(Ct)).CompleteAsync(Ct);
+        _ = await queue.ReceiveAsync(Ct);
         await queue.EnqueueAsync(Job("b"), Ct);
 
         Assert.Equal("b", (await queue.ReceiveAsync(Ct)).Job.JobId);

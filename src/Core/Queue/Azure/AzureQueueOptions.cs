@@ -1,8 +1,8 @@
 // The settings of the Azure Storage Queue backend, read from configuration and checked once
 // at start-up: a wrong or missing setting adds one sentence that names it and says what it
-// should be (STYLE.md §8), so the caller can report every problem at once. The object itself
-// accepts short visibility timeouts (tests run with 1–2 s); only the configuration parser
-// holds deployments to the documented 10..3600 s.
+// should be (STYLE.md §8), so the caller can report every problem at once. Only the HTTP side
+// uses them (it sends jobs); how the build function receives them is the queue trigger's
+// business (src/Worker/host.json).
 using System.Text.RegularExpressions;
 using Azure.Core;
 using Azure.Identity;
@@ -27,18 +27,6 @@ public sealed partial record AzureQueueOptions
 
     public string PoisonQueueName => QueueName + PoisonSuffix;
 
-    /// <summary>NIXERY_QUEUE_VISIBILITY: how long a received job stays invisible to other workers
-    /// between two renewals. A worker that dies loses its job for at most this long.</summary>
-    public TimeSpan Visibility { get; init; } = TimeSpan.FromSeconds(300);
-
-
-    /// <summary>The first wait after an empty poll; it doubles on each empty poll up to
-    /// <see cref="MaxPollDelay"/> and starts again after a message. Not configurable from the
-    /// environment: an empty poll costs one storage transaction, a longer wait only latency.</summary>
-    public TimeSpan MinPollDelay { get; init; } = TimeSpan.FromMilliseconds(250);
-
-    public TimeSpan MaxPollDelay { get; init; } = TimeSpan.FromSeconds(5);
-
     /// <summary>AZURE_STORAGE_CONNECTION_STRING: account key or SAS connection string (Azurite, local runs).</summary>
     public string? ConnectionString { get; init; }
 
@@ -61,16 +49,6 @@ public sealed partial record AzureQueueOptions
         if (!IsValidQueueName(QueueName) || QueueName.Length > MaxQueueNameLength)
         {
             throw new ArgumentException($"queue name '{QueueName}' is not valid: 3 to {MaxQueueNameLength} lower-case letters, digits and single hyphens, starting and ending with a letter or digit");
-        }
-
-        if (Visibility < TimeSpan.FromSeconds(1) || Visibility > TimeSpan.FromDays(7))
-        {
-            throw new ArgumentException($"visibility {Visibility} must be from 1 second to 7 days (the service's limit)");
-        }
-
-        if (MinPollDelay <= TimeSpan.Zero || MaxPollDelay < MinPollDelay)
-        {
-            throw new ArgumentException($"poll delays {MinPollDelay}..{MaxPollDelay} must be positive and in order");
         }
     }
 
@@ -143,14 +121,11 @@ public sealed partial record AzureQueueOptions
         return new AzureQueueOptions
         {
             QueueName = name,
-            Visibility = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_QUEUE_VISIBILITY", (int)defaults.Visibility.TotalSeconds, 10, 3600, errors)),
             ConnectionString = connectionString,
             QueueServiceUri = serviceUri,
             ManagedIdentityClientId = Settings.NonEmpty(config["AZURE_CLIENT_ID"]),
         };
     }
-
-
 
     // Letters or digits, with single hyphens between them.
     [GeneratedRegex(@"^[a-z0-9]+(-[a-z0-9]+)*\z", RegexOptions.CultureInvariant)]
