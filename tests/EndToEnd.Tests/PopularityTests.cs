@@ -1,5 +1,5 @@
 // Popularity end to end: the worker host's `popularity` command run as its own process
-// (dotnet Nixery.Builder.dll popularity …) writes popularity/computed.json into the storage
+// (dotnet Nixery.Worker.dll popularity …) writes popularity/computed.json into the storage
 // the worker is configured with, filesystem or Azure Blob (Azurite); a registry on that
 // storage builds with it and learns from what it built; and a popularity file
 // (NIX_POPULARITY_URL) that makes a library of git popular changes git's layer split, with
@@ -147,7 +147,7 @@ public sealed class PopularityTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(ServiceProcess.AssemblyOf("Builder", "Nixery.Builder.dll"));
+        start.ArgumentList.Add(ServiceProcess.AssemblyOf("Worker", "Nixery.Worker.dll"));
         start.ArgumentList.Add("popularity");
         foreach (var arg in args)
         {
