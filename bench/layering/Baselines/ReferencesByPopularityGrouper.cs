@@ -11,15 +11,19 @@
 //
 // where "root" refers to every root. closure-graph.py's own example: A → B, G; B → C, E;
 // C → D, E; D → F; E → F gives A 1, B 2, C 3, D 4, E 5, F 9, G 2. Computed here per path q
-// over the paths above it, in dependency order, in doubles (the counts grow with the number
-// of routes and outgrow 64 bits on real closures; equal counts stay equal).
+// over the paths above it (a QuikGraph search up the reversed graph), in dependency order
+// (the order QuikGraph's depth-first search finishes them), in doubles (the counts grow with
+// the number of routes and outgrow 64 bits on real closures; equal counts stay equal).
 //
 // Order: popularity, highest first; equal popularity by the path with its hash moved to the
 // end ("bash-5.2-/nix/store/abc"), ordinal. Layers: with a budget of n, the first n − 1
 // paths get a layer each and every other path goes into one last layer (mkManyPureLayers:
 // `head -n $((maxLayers - 1))`, then the rest when there are maxLayers or more).
 using Nixery.Builder.Layers;
+using Nixery.Bench.Layering.Corpus;
 using Nixery.Builder.Nix;
+using QuikGraph;
+using QuikGraph.Algorithms.Search;
 
 namespace Nixery.Bench.Layering.Baselines;
 
@@ -73,72 +77,62 @@ public sealed class ReferencesByPopularityGrouper : ILayerGrouper
     {
         var paths = graph.Paths.Select(p => p.Path).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var index = paths.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i, StringComparer.Ordinal);
-        var references = new List<int>[paths.Count];
-        var referrers = new List<int>[paths.Count];
-        for (var i = 0; i < paths.Count; i++)
-        {
-            references[i] = [];
-            referrers[i] = [];
-        }
 
+        // Vertex i is paths[i], each reference an edge (once); vertex paths.Count is the virtual
+        // root, with an edge to every root.
+        var root = paths.Count;
+        var references = new BidirectionalGraph<int, SEquatableEdge<int>>(allowParallelEdges: false, paths.Count + 1);
+        references.AddVertexRange(Enumerable.Range(0, paths.Count + 1));
         foreach (var info in graph.Paths)
         {
             var from = index[info.Path];
-            foreach (var reference in info.References.Distinct(StringComparer.Ordinal))
+            foreach (var reference in info.References)
             {
-                if (reference != info.Path && index.TryGetValue(reference, out var to) && !references[from].Contains(to))
+                if (reference != info.Path && index.TryGetValue(reference, out var to))
                 {
-                    references[from].Add(to);
-                    referrers[to].Add(from);
+                    references.AddEdge(new SEquatableEdge<int>(from, to));
                 }
             }
         }
 
-        // The virtual root refers to every root; node paths.Count is that root.
-        var root = paths.Count;
-        var roots = Enumerable.Range(0, paths.Count).Where(i => referrers[i].Count == 0).ToList();
-        var dependencyOrder = DependencyOrder(references);
+        references.AddEdgeRange(Enumerable.Range(0, paths.Count).Where(references.IsInEdgesEmpty).Select(r => new SEquatableEdge<int>(root, r)).ToList());
 
+        // Each path after everything it refers to: the order QuikGraph's depth-first search
+        // finishes them in (the root, which nothing refers to, last).
+        var position = new int[paths.Count + 1];
+        var finished = 0;
+        var search = new DepthFirstSearchAlgorithm<int, SEquatableEdge<int>>(references);
+        search.FinishVertex += node => position[node] = finished++;
+        search.Compute();
+
+        // One search up the reversed graph, run again from each path (see PackageGraph.Reachable).
+        var up = new ImplicitDepthFirstSearchAlgorithm<int, SReversedEdge<int, SEquatableEdge<int>>>(
+            new ReversedBidirectionalGraph<int, SEquatableEdge<int>>(references));
         var popularity = new double[paths.Count];
         var count = new double[paths.Count + 1];
-        var below = new bool[paths.Count + 1];
-        var stamp = new int[paths.Count + 1];
-        var position = new int[paths.Count + 1];
-        for (var i = 0; i < dependencyOrder.Count; i++)
-        {
-            position[dependencyOrder[i]] = i;
-        }
-
-        position[root] = dependencyOrder.Count;
-        var above = new List<int>();
-        var pending = new PriorityQueue<int, int>();
+        var above = new bool[paths.Count + 1]; // above[p]: p is q or q is below p
         for (var q = 0; q < paths.Count; q++)
         {
             // The paths above q (those q is below), each once, in dependency order.
-            above.Clear();
-            var mark = q + 1;
-            stamp[q] = mark;
-            pending.Clear();
-            EnqueueReferrers(q);
-            while (pending.TryDequeue(out var p, out _))
+            up.Compute(q);
+            var reached = up.VerticesColors.Keys.ToArray();
+            Array.Clear(above);
+            foreach (var p in reached)
             {
-                above.Add(p);
-                if (p != root)
-                {
-                    EnqueueReferrers(p);
-                }
+                above[p] = true;
             }
 
-            foreach (var p in above)
+            Array.Sort(reached, (a, b) => position[a].CompareTo(position[b]));
+            foreach (var p in reached.Where(p => p != q))
             {
                 var sum = 0.0;
-                foreach (var c in p == root ? roots : references[p])
+                foreach (var c in references.OutEdges(p).Select(edge => edge.Target))
                 {
                     if (c == q)
                     {
                         sum += 1;
                     }
-                    else if (stamp[c] == mark && c != q)
+                    else if (above[c])
                     {
                         sum += count[c] + 1;
                     }
@@ -148,19 +142,6 @@ public sealed class ReferencesByPopularityGrouper : ILayerGrouper
             }
 
             popularity[q] = count[root];
-
-            void EnqueueReferrers(int node)
-            {
-                IEnumerable<int> ups = referrers[node].Count == 0 && node < paths.Count ? [root] : referrers[node];
-                foreach (var up in ups)
-                {
-                    if (stamp[up] != mark)
-                    {
-                        stamp[up] = mark;
-                        pending.Enqueue(up, position[up]);
-                    }
-                }
-            }
         }
 
         return [.. Enumerable.Range(0, paths.Count)
@@ -180,42 +161,4 @@ public sealed class ReferencesByPopularityGrouper : ILayerGrouper
     }
 
     private static ulong Rating(double popularity) => popularity >= ulong.MaxValue ? ulong.MaxValue : (ulong)popularity;
-
-    // Paths so that each comes after everything it refers to (references first).
-    private static List<int> DependencyOrder(List<int>[] references)
-    {
-        var order = new List<int>(references.Length);
-        var state = new byte[references.Length];
-        var stack = new Stack<(int Node, int Edge)>();
-        foreach (var start in Enumerable.Range(0, references.Length))
-        {
-            if (state[start] != 0)
-            {
-                continue;
-            }
-
-            state[start] = 1;
-            stack.Push((start, 0));
-            while (stack.Count > 0)
-            {
-                var (node, edge) = stack.Pop();
-                if (edge < references[node].Count)
-                {
-                    stack.Push((node, edge + 1));
-                    var next = references[node][edge];
-                    if (state[next] == 0)
-                    {
-                        state[next] = 1;
-                        stack.Push((next, 0));
-                    }
-                }
-                else
-                {
-                    order.Add(node);
-                }
-            }
-        }
-
-        return order;
-    }
 }

@@ -42,7 +42,7 @@ public static class ImageSet
             .Where(p => ToolSections.Contains(p.Section.Split('/')[^1]))
             .Where(p => !p.Name.StartsWith("lib", StringComparison.Ordinal))
             .Where(p => !new[] { "-dev", "-doc", "-dbg", "-dbgsym", "-common", "-data" }.Any(s => p.Name.EndsWith(s, StringComparison.Ordinal)))
-            .OrderByDescending(p => graph.Dependents[graph.NodeOf(p.Name)].Count)
+            .OrderByDescending(p => graph.Edges.InDegree(graph.NodeOf(p.Name)))
             .ThenBy(p => p.Name, StringComparer.Ordinal)
             .Select(p => p.Name)];
 

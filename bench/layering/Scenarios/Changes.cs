@@ -12,6 +12,8 @@
 //
 // Each change is its own update of the package set, measured from the original set.
 using Nixery.Bench.Layering.Corpus;
+using QuikGraph;
+using QuikGraph.Predicates;
 
 namespace Nixery.Bench.Layering.Scenarios;
 
@@ -51,20 +53,10 @@ public static class Changes
     /// <summary>How many paths of <paramref name="held"/> depend on the node, directly or not.</summary>
     public static int Reach(PackageGraph graph, IReadOnlySet<int> held, int node)
     {
-        // Closures are closed downwards, so every route between two held paths stays in held.
-        var seen = new HashSet<int> { node };
-        var stack = new Stack<int>([node]);
-        while (stack.Count > 0)
-        {
-            foreach (var up in graph.Dependents[stack.Pop()])
-            {
-                if (held.Contains(up) && seen.Add(up))
-                {
-                    stack.Push(up);
-                }
-            }
-        }
-
-        return seen.Count - 1;
+        // Up the dependency edges (the graph reversed), through held paths only: closures are
+        // closed downwards, so every route between two held paths stays in held.
+        var dependents = new FilteredIncidenceGraph<int, SReversedEdge<int, SEquatableEdge<int>>, ReversedBidirectionalGraph<int, SEquatableEdge<int>>>(
+            new ReversedBidirectionalGraph<int, SEquatableEdge<int>>(graph.Edges), held.Contains, _ => true);
+        return PackageGraph.Reachable(dependents, node).Count - 1;
     }
 }

@@ -1,5 +1,8 @@
-// Dominators of a directed graph, our own code because QuikGraph (and gonum's flow package,
-// which Nixery uses) is not available here.
+// Dominators of a directed graph: our own code, over QuikGraph's graph types, because QuikGraph
+// 2.5.0 has no dominator algorithm (its Algorithms namespace has searches, components,
+// topological sorts, shortest paths, flows, spanning trees and a few more, none of them
+// dominators; gonum's flow package, which Nixery uses, has one but is Go). The depth-first
+// search inside is QuikGraph's.
 //
 // Node d dominates node n when every path from the root to n passes through d; the
 // immediate dominator of n is its closest strict dominator, and those edges form a tree.
@@ -11,6 +14,10 @@
 // current tree towards the root, the one with the lower post-order number first. On
 // acyclic graphs — which Nix reference graphs are, self-references aside — one pass
 // settles it and a second confirms, so a 5,000-path closure takes a few milliseconds.
+// The tree does not depend on the order of the search: each graph has exactly one.
+using QuikGraph;
+using QuikGraph.Algorithms.Search;
+
 namespace Nixery.Builder.Layers;
 
 public sealed class DominatorTree
@@ -33,59 +40,39 @@ public sealed class DominatorTree
     /// <summary>Nodes whose immediate dominator is <paramref name="node"/>, in ascending order.</summary>
     public IReadOnlyList<int> Children(int node) => _children[node];
 
-    public bool IsReachable(int node) => node == Root || _idom[node] >= 0;
-
-    /// <param name="successors">successors[n] lists the targets of n's edges; nodes are 0..Length-1.</param>
-    public static DominatorTree Compute(IReadOnlyList<IReadOnlyList<int>> successors, int root)
+    /// <param name="graph">Vertices 0 … VertexCount − 1; loops and parallel edges are allowed.</param>
+    /// <exception cref="ArgumentException">A vertex is outside 0 … VertexCount − 1.</exception>
+    public static DominatorTree Compute<TEdge>(IBidirectionalGraph<int, TEdge> graph, int root)
+        where TEdge : IEdge<int>
     {
-        ArgumentNullException.ThrowIfNull(successors);
-        var count = successors.Count;
+        ArgumentNullException.ThrowIfNull(graph);
+        var count = graph.VertexCount;
         ArgumentOutOfRangeException.ThrowIfNegative(root);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, count);
+        if (graph.Vertices.Any(vertex => vertex < 0 || vertex >= count))
+        {
+            throw new ArgumentException($"the vertices must be 0 … {count - 1}", nameof(graph));
+        }
 
-        // Post-order by an explicit-stack DFS (a deep chain must not overflow the call stack).
+        // Post-order of the nodes the root reaches (QuikGraph's search keeps its own stack, so a
+        // deep chain does not overflow the call stack).
         var postOrder = new int[count];
         Array.Fill(postOrder, -1);
         var order = new List<int>(count); // node at each post-order number
-        var visited = new bool[count];
-        var stack = new Stack<(int Node, int NextEdge)>();
-        visited[root] = true;
-        stack.Push((root, 0));
-        while (stack.Count > 0)
+        var search = new DepthFirstSearchAlgorithm<int, TEdge>(graph); // the root's tree only
+        search.FinishVertex += node =>
         {
-            var (node, next) = stack.Pop();
-            var edges = successors[node];
-            if (next < edges.Count)
-            {
-                stack.Push((node, next + 1));
-                var target = edges[next];
-                if (!visited[target])
-                {
-                    visited[target] = true;
-                    stack.Push((target, 0));
-                }
-            }
-            else
-            {
-                postOrder[node] = order.Count;
-                order.Add(node);
-            }
-        }
+            postOrder[node] = order.Count;
+            order.Add(node);
+        };
+        search.Compute(root);
 
         // Predecessors, in post-order numbers, restricted to reachable nodes.
         var reachable = order.Count;
         var predecessors = new List<int>[reachable];
         for (var i = 0; i < reachable; i++)
         {
-            predecessors[i] = [];
-        }
-
-        for (var i = 0; i < reachable; i++)
-        {
-            foreach (var target in successors[order[i]])
-            {
-                predecessors[postOrder[target]].Add(i);
-            }
+            predecessors[i] = [.. graph.InEdges(order[i]).Select(edge => postOrder[edge.Source]).Where(p => p >= 0)];
         }
 
         // doms[] works in post-order numbers; the root has the highest.

@@ -12,9 +12,9 @@
 //
 // # Algorithm
 //
-// 1. Build a graph with a synthetic root "img" and an edge from it to every top-level
-//    path, plus one edge per reference (Nix lists each path as referring to itself; those
-//    loops are dropped).
+// 1. Take the reference graph (GrouperInput.cs: a QuikGraph graph, one edge per reference;
+//    Nix lists each path as referring to itself, those loops are dropped) and add a
+//    synthetic root "img" with an edge from it to every top-level path.
 // 2. Mark each path that is big or popular (see Thresholds) and give it an extra edge
 //    from the root, if it has none yet. Such a path then no longer hides under whichever
 //    package happened to pull it in, and becomes a layer of its own.
@@ -65,6 +65,8 @@
 // {A, B, C}; budget 3 {G} {E} {A, B, C, D, F}; budget 2 {G} {A, B, C, D, E, F}; budget 1
 // a single layer of all seven paths.
 using Nixery.Builder.Nix;
+using QuikGraph;
+using QuikGraph.Algorithms.Search;
 
 namespace Nixery.Builder.Layers;
 
@@ -79,69 +81,41 @@ public sealed class NixeryLayerGrouper : ILayerGrouper
     /// <summary>Popularity given to nss-cacert and iana-etc, which every image contains.</summary>
     public const int AlwaysPresentPopularity = 500_000;
 
-    private const int RootNode = 0;
-
     public string Name => "nixery";
 
     public IReadOnlyList<LayerGroup> Group(RuntimeGraph graph, IReadOnlyList<string> topLevel, Popularity popularity, int budget)
     {
-        // Node 0 is the synthetic root; paths follow in ordinal order, whatever the input order.
-        var sorted = GrouperInput.SortedPaths(graph, topLevel, popularity, budget);
-        var nodes = new StorePathInfo[sorted.Length + 1];
-        var index = new Dictionary<string, int>(sorted.Length, StringComparer.Ordinal);
-        foreach (var info in sorted)
-        {
-            index[info.Path] = index.Count + 1;
-            nodes[index.Count] = info;
-        }
+        // Vertex i is the i-th path in ordinal order, whatever the input order; the synthetic
+        // root comes after them. The graph allows no parallel edges, so a second root edge to
+        // the same path is not added.
+        var input = GrouperInput.Read(graph, topLevel, popularity, budget);
+        var nodes = input.Paths;
+        var edges = input.References;
+        var root = nodes.Length;
+        edges.AddVertex(root);
+        void AddRootEdge(int node) => edges.AddEdge(new SEquatableEdge<int>(root, node));
 
-        var popularityOf = new int[nodes.Length];
-        var edges = new List<int>[nodes.Length];
-        edges[RootNode] = [];
-        for (var n = 1; n < nodes.Length; n++)
-        {
-            popularityOf[n] = PopularityOf(nodes[n].Path, popularity);
-            edges[n] = [];
-        }
-
-        var fromRoot = new bool[nodes.Length];
-        void AddRootEdge(int node)
-        {
-            if (!fromRoot[node])
-            {
-                fromRoot[node] = true;
-                edges[RootNode].Add(node);
-            }
-        }
-
+        var popularityOf = nodes.Select(node => PopularityOf(node.Path, popularity)).ToArray();
         foreach (var path in topLevel)
         {
-            AddRootEdge(index[path]);
+            AddRootEdge(input.Vertices[path]);
         }
 
-        for (var n = 1; n < nodes.Length; n++)
+        for (var n = 0; n < nodes.Length; n++)
         {
             if (nodes[n].ClosureSize > SizeThreshold || popularityOf[n] >= PopularityThreshold)
             {
                 AddRootEdge(n);
             }
-
-            foreach (var reference in nodes[n].References)
-            {
-                if (reference != nodes[n].Path && index.TryGetValue(reference, out var target))
-                {
-                    edges[n].Add(target);
-                }
-            }
         }
 
-        var tree = DominatorTree.Compute(edges, RootNode);
-        if (Enumerable.Range(1, nodes.Length - 1).Any(n => !tree.IsReachable(n)))
+        foreach (var n in UnreachableFromRoot(edges, root))
         {
-            tree = DominatorTree.Compute(WithUnreachableFromRoot(edges), RootNode);
+            AddRootEdge(n);
         }
 
-        var layers = tree.Children(RootNode)
+        var tree = DominatorTree.Compute(edges, root);
+        var layers = tree.Children(root)
             .Select(child => SubtreeLayer(tree, child, nodes, popularityOf))
             .OrderBy(layer => layer.Rating)
             .ThenBy(layer => nodes[layer.Root].Path, StringComparer.Ordinal)
@@ -167,40 +141,24 @@ public sealed class NixeryLayerGrouper : ILayerGrouper
             : popularity.Of(path);
     }
 
-    // Root edges for paths the root cannot reach, in node (= path) order; each new edge may
-    // make further paths reachable, which then need none.
-    private static List<int>[] WithUnreachableFromRoot(List<int>[] edges)
+    // The paths that need an edge from the root because it cannot reach them, in path order;
+    // each such edge may make further paths reachable, which then need none. That is exactly
+    // where QuikGraph's depth-first search starts a new tree once the root's is done: it tries
+    // the vertices in the order they were added (path order, see GrouperInput.cs) and starts
+    // from each one no earlier tree reached.
+    private static List<int> UnreachableFromRoot(BidirectionalGraph<int, SEquatableEdge<int>> edges, int root)
     {
-        var reached = new bool[edges.Length];
-        var stack = new Stack<int>();
-        void Mark(int start)
+        var starts = new List<int>();
+        var search = new DepthFirstSearchAlgorithm<int, SEquatableEdge<int>>(edges) { ProcessAllComponents = true };
+        search.StartVertex += start =>
         {
-            reached[start] = true;
-            stack.Push(start);
-            while (stack.Count > 0)
+            if (start != root)
             {
-                foreach (var next in edges[stack.Pop()])
-                {
-                    if (!reached[next])
-                    {
-                        reached[next] = true;
-                        stack.Push(next);
-                    }
-                }
+                starts.Add(start);
             }
-        }
-
-        Mark(RootNode);
-        for (var n = 1; n < edges.Length; n++)
-        {
-            if (!reached[n])
-            {
-                edges[RootNode].Add(n);
-                Mark(n);
-            }
-        }
-
-        return edges;
+        };
+        search.Compute(root);
+        return starts;
     }
 
     private static Draft SubtreeLayer(DominatorTree tree, int root, StorePathInfo[] nodes, int[] popularityOf)

@@ -3,11 +3,14 @@
 // change. The cost model and the greedy split are written up in StableLayerGrouper.cs.
 //
 // Closures are bit sets over the image's paths (n²/64 words: 3 MB for 5,000 paths), built
-// once in dependency order, so the union of a layer's closures is an OR per member and a
-// split's cost is exact. For each layer the best split is found once, when the layer is
-// made: the candidates' reach (bytes of the members whose closure holds them) is summed over
-// the members' closures, the SplitCandidates most even ones are tried.
+// once in dependency order (each path after everything it refers to: the order in which
+// QuikGraph's depth-first search finishes them), so the union of a layer's closures is an
+// OR per member and a split's cost is exact. For each layer the best split is found once,
+// when the layer is made: the candidates' reach (bytes of the members whose closure holds
+// them) is summed over the members' closures, the SplitCandidates most even ones are tried.
 using System.Numerics;
+using QuikGraph;
+using QuikGraph.Algorithms.Search;
 
 namespace Nixery.Builder.Layers;
 
@@ -21,23 +24,24 @@ internal sealed class RestSplitter
     private readonly long[] _reachBytes;
     private readonly int[] _reachCount;
 
-    /// <param name="references">Node → the nodes it refers to (not itself).</param>
+    /// <param name="references">Nodes 0 … n − 1, an edge from each node to each node it refers to (not itself).</param>
     /// <param name="size">Node → its own size in bytes.</param>
     /// <param name="names">Node → package name, for ties.</param>
-    public RestSplitter(int[][] references, long[] size, string[] names)
+    public RestSplitter(IVertexListGraph<int, SEquatableEdge<int>> references, long[] size, string[] names)
     {
+        var count = references.VertexCount;
         _size = size;
         _names = names;
-        _words = (references.Length + 63) / 64;
-        _closure = new ulong[references.Length][];
-        _closureCount = new int[references.Length];
-        _reachBytes = new long[references.Length];
-        _reachCount = new int[references.Length];
+        _words = (count + 63) / 64;
+        _closure = new ulong[count][];
+        _closureCount = new int[count];
+        _reachBytes = new long[count];
+        _reachCount = new int[count];
         foreach (var node in DependencyOrder(references))
         {
             var bits = new ulong[_words];
             bits[node / 64] |= 1UL << (node % 64);
-            foreach (var reference in references[node])
+            foreach (var reference in references.OutEdges(node).Select(edge => edge.Target))
             {
                 // Null only on a reference cycle, which Nix graphs do not have; the closure is then partial.
                 if (_closure[reference] is not { } below)
@@ -172,41 +176,16 @@ internal sealed class RestSplitter
 
     private bool Holds(int member, int node) => (_closure[member][node / 64] & (1UL << (node % 64))) != 0;
 
-    // Nodes so that each comes after everything it refers to; an explicit stack, as closures can be deep.
-    private static List<int> DependencyOrder(int[][] references)
+    // Nodes so that each comes after everything it refers to: the order in which QuikGraph's
+    // depth-first search finishes them (it keeps its own stack, as closures can be deep). On
+    // the acyclic graphs Nix gives that is the reverse of a topological sort; QuikGraph's
+    // TopologicalSort would throw on a cycle where this, as before, leaves closures partial.
+    private static List<int> DependencyOrder(IVertexListGraph<int, SEquatableEdge<int>> references)
     {
-        var order = new List<int>(references.Length);
-        var seen = new bool[references.Length];
-        var stack = new Stack<(int Node, int Next)>();
-        for (var start = 0; start < references.Length; start++)
-        {
-            if (seen[start])
-            {
-                continue;
-            }
-
-            seen[start] = true;
-            stack.Push((start, 0));
-            while (stack.Count > 0)
-            {
-                var (node, next) = stack.Pop();
-                if (next < references[node].Length)
-                {
-                    stack.Push((node, next + 1));
-                    var target = references[node][next];
-                    if (!seen[target])
-                    {
-                        seen[target] = true;
-                        stack.Push((target, 0));
-                    }
-                }
-                else
-                {
-                    order.Add(node);
-                }
-            }
-        }
-
+        var order = new List<int>(references.VertexCount);
+        var search = new DepthFirstSearchAlgorithm<int, SEquatableEdge<int>>(references);
+        search.FinishVertex += order.Add;
+        search.Compute();
         return order;
     }
 

@@ -110,7 +110,8 @@ public sealed class StableLayerGrouper : ILayerGrouper
 
     public IReadOnlyList<LayerGroup> Group(RuntimeGraph graph, IReadOnlyList<string> topLevel, Popularity popularity, int budget)
     {
-        var nodes = GrouperInput.SortedPaths(graph, topLevel, popularity, budget);
+        var input = GrouperInput.Read(graph, topLevel, popularity, budget);
+        var nodes = input.Paths;
         var rank = nodes.Select(n => Rank(n.NarSize, popularity.Of(n.Path))).ToArray();
         if (nodes.Length <= budget)
         {
@@ -127,16 +128,7 @@ public sealed class StableLayerGrouper : ILayerGrouper
         var own = ranked.Take(budget - restLayers).ToList();
         var rest = ranked.Skip(budget - restLayers).ToList(); // by rank, highest first
 
-        var index = new Dictionary<string, int>(nodes.Length, StringComparer.Ordinal);
-        for (var i = 0; i < nodes.Length; i++)
-        {
-            index[nodes[i].Path] = i;
-        }
-
-        var references = nodes
-            .Select(n => n.References.Where(r => r != n.Path && index.ContainsKey(r)).Select(r => index[r]).Distinct().Order().ToArray())
-            .ToArray();
-        var splitter = new RestSplitter(references, nodes.Select(n => Math.Max(0, n.NarSize)).ToArray(), names);
+        var splitter = new RestSplitter(input.References, nodes.Select(n => Math.Max(0, n.NarSize)).ToArray(), names);
         var pieces = splitter.Split(rest, restLayers);
 
         // Slots no split could use go to the highest-ranked paths of the rest.

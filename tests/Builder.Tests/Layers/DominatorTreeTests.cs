@@ -1,12 +1,26 @@
 using Nixery.Builder.Layers;
+using QuikGraph;
 
 namespace Nixery.Builder.Tests.Layers;
 
 public class DominatorTreeTests
 {
+    // successors[n] lists the targets of n's edges, as written in each test.
+    private static BidirectionalGraph<int, SEquatableEdge<int>> Graph(int[][] successors)
+    {
+        var graph = new BidirectionalGraph<int, SEquatableEdge<int>>();
+        graph.AddVertexRange(Enumerable.Range(0, successors.Length));
+        for (var n = 0; n < successors.Length; n++)
+        {
+            graph.AddEdgeRange(successors[n].Select(target => new SEquatableEdge<int>(n, target)));
+        }
+
+        return graph;
+    }
+
     private static int[] ImmediateDominators(int[][] successors, int root = 0)
     {
-        var tree = DominatorTree.Compute(successors.Select(s => (IReadOnlyList<int>)s).ToList(), root);
+        var tree = DominatorTree.Compute(Graph(successors), root);
         return Enumerable.Range(0, successors.Length).Select(tree.ImmediateDominator).ToArray();
     }
 
@@ -47,7 +61,7 @@ public class DominatorTreeTests
         // 0 → 1, 2;  1 → 3, 4;  3 → 5;  4 → 5;  2 → 6;  5 → 6
         // 5 is private to 1 (via 3 or 4); 6 is shared by 2 and 5.
         int[][] graph = [[1, 2], [3, 4], [6], [5], [5], [6], []];
-        var tree = DominatorTree.Compute(graph.Select(s => (IReadOnlyList<int>)s).ToList(), 0);
+        var tree = DominatorTree.Compute(Graph(graph), 0);
 
         Assert.Equal([-1, 0, 0, 1, 1, 1, 0], Enumerable.Range(0, 7).Select(tree.ImmediateDominator));
         Assert.Equal([1, 2, 6], tree.Children(0));

@@ -133,6 +133,26 @@ public class NixeryLayerGrouperTests
     }
 
     [Fact]
+    public void UnreachedPathsHangFromTheRootInPathOrderWithWhatTheyReach()
+    {
+        // Path order: app, b-data, c-tool, x-tool, y-data. x-tool comes before the y-data it
+        // refers to and takes it along; b-data comes before c-tool, which refers to it, so
+        // b-data already hangs from the root and stays a layer of its own.
+        var graph = new RuntimeGraph(
+        [
+            Node("app", 4 * MB, "lib"), Node("lib", 1 * MB),
+            Node("b-data", 1 * MB), Node("c-tool", 5 * MB, "b-data"),
+            Node("x-tool", 2 * MB, "y-data"), Node("y-data", 1 * MB),
+        ]);
+
+        var layers = Grouper.Group(graph, [StorePath("app")], Popularity.Empty, 10);
+
+        AssertLayers(
+            [Layer(1 * MB, "b-data"), Layer(3 * MB, "x-tool", "y-data"), Layer(5 * MB, "app", "lib"), Layer(5 * MB, "c-tool")],
+            layers);
+    }
+
+    [Fact]
     public void TopLevelPathMissingFromTheGraphIsRejected()
     {
         var error = Assert.Throws<ArgumentException>(() => Grouper.Group(WorkedExample, [StorePath("nope")], Popularity.Empty, 10));
