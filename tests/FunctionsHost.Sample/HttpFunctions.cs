@@ -1,6 +1,7 @@
 // The sample's HTTP functions, each exercising one thing the host's HTTP front must carry
 // through the ASP.NET Core integration: a streamed body with headers (GET and HEAD on a
-// catch-all route), a redirect from an IActionResult, and a request body echoed back.
+// catch-all route), a redirect from an IActionResult, a request body echoed back, and a
+// function that throws before it answers.
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -55,4 +56,8 @@ public static class HttpFunctions
         response.Headers["X-Echo-Header"] = request.Headers["X-Sample"].ToString();
         await response.Body.WriteAsync(body.ToArray());
     }
+
+    [Function("boom")]
+    public static Task Boom([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "boom")] HttpRequest request) =>
+        throw new InvalidOperationException("boom before any byte of the answer");
 }
