@@ -44,6 +44,7 @@ public sealed class FunctionsHost : IAsyncDisposable
     private readonly WorkerProcess _worker;
     private readonly List<QueueListener> _listeners = [];
     private HttpFront? _front;
+    private bool _stopped;
     private int _disposed;
 
     private FunctionsHost(FunctionsHostOptions options, HostLog log, WorkerChannel channel, FunctionRpcServer server, WorkerProcess worker)
@@ -122,7 +123,7 @@ public sealed class FunctionsHost : IAsyncDisposable
             await start;
             return host;
         }
-        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or WorkerGoneException or NotSupportedException or Azure.RequestFailedException)
+        catch (Exception e)
         {
             var why = e is OperationCanceledException && !cancellationToken.IsCancellationRequested ? $"did not start within {options.StartTimeout}" : e.Message;
             await host.DisposeAsync();
@@ -174,7 +175,7 @@ public sealed class FunctionsHost : IAsyncDisposable
 
         await _worker.StopAsync(TerminateGrace);
         _channel.Close("the host is stopping");
-        foreach (var listener in _listeners)
+        foreach (var listener in _listeners.ToList())
         {
             await listener.DisposeAsync();
         }
@@ -239,17 +240,23 @@ public sealed class FunctionsHost : IAsyncDisposable
             _log.Write("host", $"http.listening uri={_front.BaseAddress} routePrefix=\"{hostJson.RoutePrefix}\" worker={workerHttpUri}");
         }
 
-        foreach (var function in Functions.Where(f => f.IsQueue))
-        {
-            _listeners.Add(new QueueListener(function, clients, hostJson.Queues, _options.QueueVisibility, invoker, _journal, _log));
-        }
+        var listeners = Functions.Where(f => f.IsQueue).Select(f => new QueueListener(f, clients, hostJson.Queues, _options.QueueVisibility, invoker, _journal, _log)).ToList();
 
         foreach (var other in Functions.Where(f => !f.IsHttp && !f.IsQueue))
         {
             _log.Write("host", $"function.not-listening name={other.Name} trigger={other.TriggerType} reason=\"trigger not emulated\"");
         }
 
-        _listeners.ForEach(l => l.Start());
+        lock (_listeners)
+        {
+            // A worker that died during the start leaves no listener polling.
+            _listeners.AddRange(listeners);
+            if (!_stopped)
+            {
+                _listeners.ForEach(l => l.Start());
+            }
+        }
+
         _log.Write("host", $"host.started functions={Functions.Count}");
     }
 
@@ -295,7 +302,14 @@ public sealed class FunctionsHost : IAsyncDisposable
         _log.Write("host", $"function.loaded name={metadata.Name} id={metadata.FunctionId}");
     }
 
-    private void StopListeners() => _listeners.ForEach(l => l.Stop());
+    private void StopListeners()
+    {
+        lock (_listeners)
+        {
+            _stopped = true;
+            _listeners.ForEach(l => l.Stop());
+        }
+    }
 
     private void OnWorkerExited()
     {

@@ -8,7 +8,7 @@
 // UpdateQueueMessageVisibilityCommand.cs, Timers/LinearSpeedupStrategy.cs, Queues/QueueListener.cs
 // CreateUpdateMessageVisibilityTimer):
 //   first update at half the visibility, then every half visibility after a success;
-//   after a server error (5xx) the interval halves, down to QueueListener's
+//   after a server error (5xx, or the service unreachable) the interval halves, down to QueueListener's
 //   MinimumVisibilityRenewalInterval of 1 min (here: 1 min or the normal interval, whichever is
 //   smaller, as the emulator's visibility can be shorter than 2 min);
 //   a pop-receipt mismatch or a deleted message or queue ends the renewals: the message is lost.
@@ -69,10 +69,10 @@ internal sealed class MessageLease(QueueClient queue, QueueMessage message, Time
                 wait = normal;
                 log.Write("host", $"queue.renewed function={functionName} queue={queue.Name} id={message.MessageId} renewal={++renewals} nextVisible={receipt.NextVisibleOn:O}");
             }
-            catch (RequestFailedException e) when (e.Status >= 500)
+            catch (Exception e) when (e is RequestFailedException { Status: >= 500 } or AggregateException or HttpRequestException)
             {
                 wait = new TimeSpan(Math.Max(wait.Ticks / 2, minimum.Ticks));
-                log.Write("host", $"queue.renewal-failed function={functionName} queue={queue.Name} id={message.MessageId} status={e.Status} retryIn={wait}");
+                log.Write("host", $"queue.renewal-failed function={functionName} queue={queue.Name} id={message.MessageId} error=\"{e.Message.Split('\n')[0]}\" retryIn={wait}");
             }
             catch (RequestFailedException e)
             {

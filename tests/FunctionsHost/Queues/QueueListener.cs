@@ -76,8 +76,8 @@ internal sealed class QueueListener : IAsyncDisposable
             processing = [.. _processing];
         }
 
+        // _stop stays undisposed: a late Stop() (the worker's exit) may still cancel it.
         await Task.WhenAll(processing);
-        _stop.Dispose();
     }
 
     private async Task PollAsync()
@@ -100,10 +100,12 @@ internal sealed class QueueListener : IAsyncDisposable
                         batch = (await _queue.ReceiveMessagesAsync(_settings.BatchSize, _visibility, _stop.Token)).Value;
                     }
                 }
-                catch (RequestFailedException e)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
+                    // Any storage error, or the service unreachable (Azure.Core's AggregateException
+                    // after its retries): forget whether the queue exists and back off.
                     exists = null;
-                    _log.Write("host", $"queue.poll-failed function={_function.Name} queue={_queue.Name} status={e.Status} code={e.ErrorCode}");
+                    _log.Write("host", $"queue.poll-failed function={_function.Name} queue={_queue.Name} error=\"{e.GetType().Name}: {e.Message.Split('\n')[0]}\"");
                 }
 
                 _log.Write("host", $"queue.polled function={_function.Name} queue={_queue.Name} poll={++polls} exists={exists == true} received={batch.Length}");
@@ -148,6 +150,19 @@ internal sealed class QueueListener : IAsyncDisposable
     }
 
     private async Task ProcessAsync(QueueMessage message)
+    {
+        try
+        {
+            await ProcessOrThrowAsync(message);
+        }
+        catch (Exception e)
+        {
+            // The host reports these to its exception handler; the message is left as it is.
+            _log.Write("host", $"queue.process-failed function={_function.Name} queue={_queue.Name} id={message.MessageId} error=\"{e.GetType().Name}: {e.Message.Split('\n')[0]}\"");
+        }
+    }
+
+    private async Task ProcessOrThrowAsync(QueueMessage message)
     {
         _log.Write("host", $"queue.received function={_function.Name} queue={_queue.Name} id={message.MessageId} dequeueCount={message.DequeueCount}");
         if (message.DequeueCount > _settings.MaxDequeueCount)
