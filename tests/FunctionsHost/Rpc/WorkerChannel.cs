@@ -176,6 +176,12 @@ internal sealed class WorkerChannel
         {
             waiter.TrySetResult(message);
         }
+        else if (message.ContentCase == StreamingMessage.ContentOneofCase.None)
+        {
+            // Empty (the .NET worker answers WorkerTerminate with an empty message:
+            // DotNetWorker.Grpc/GrpcWorker.cs ProcessRequestCoreAsync), or a kind of message this
+            // subset of the protocol leaves out (it arrives as unknown fields).
+        }
         else
         {
             _log.Write("host", $"rpc.ignored type={message.ContentCase} key={key}");

@@ -41,7 +41,8 @@ internal sealed class WorkerProcess : IDisposable
         _log = log;
     }
 
-    public int Id => _process.Id;
+    /// <summary>The process id (kept: it stays readable after the process is gone).</summary>
+    public int Id { get; private set; }
 
     /// <summary>Completes with the exit code when the process has exited and its output is read.</summary>
     public Task<int> Exited => _exited.Task;
@@ -91,6 +92,7 @@ internal sealed class WorkerProcess : IDisposable
             throw new InvalidOperationException($"could not start {config.ExecutablePath}");
         }
 
+        worker.Id = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         log.Write("host", $"worker.started pid={process.Id} workerId={workerId}");
@@ -154,7 +156,7 @@ internal sealed class WorkerProcess : IDisposable
         // Let the output already written reach the log before the exit is reported.
         _process.WaitForExit();
         var code = _process.ExitCode;
-        _log.Write("host", $"worker.exited pid={_process.Id} exitCode={code}");
+        _log.Write("host", $"worker.exited pid={Id} exitCode={code}");
         _exited.TrySetResult(code);
     }
 }
