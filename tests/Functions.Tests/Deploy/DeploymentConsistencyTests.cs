@@ -374,8 +374,11 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
             config[name.Replace("__", ":", StringComparison.Ordinal)] = !value.StartsWith('[') ? value : name switch
             {
                 "AZURE_STORAGE_BLOB_URL" => $"https://{DataAccount}.blob.core.windows.net",
-                "AZURE_STORAGE_QUEUE_URL" or $"{QueueConnection}__queueServiceUri" => $"https://{DataAccount}.queue.core.windows.net",
-                "AZURE_CLIENT_ID" or $"{QueueConnection}__clientId" or $"{HostStorageConnection}__clientId" => Guid.Empty.ToString(),
+                "AZURE_STORAGE_QUEUE_URL" => $"https://{DataAccount}.queue.core.windows.net",
+                "AZURE_CLIENT_ID" => Guid.Empty.ToString(),
+                // A connection's properties (NAME__clientId, NAME__queueServiceUri, …) and host settings.
+                _ when name.EndsWith("__clientId", StringComparison.Ordinal) => Guid.Empty.ToString(),
+                _ when name.EndsWith("ServiceUri", StringComparison.Ordinal) => $"https://{DataAccount}.queue.core.windows.net",
                 _ when HostSettings.Contains(name) => "stand-in",
                 _ => throw new Xunit.Sdk.XunitException($"infra/*.bicep: in {resource}, {name} is {value}, known only in Azure; give it a stand-in here"),
             };
