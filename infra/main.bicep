@@ -1,12 +1,14 @@
 // Nixery on Azure in one resource group: `docker pull <namePrefix>.azurewebsites.net/shell/git`.
 //
-//   identities    one user-assigned managed identity per caller, each granted only what it uses
-//   storage       the registry's data: blob container, build queue, poison queue (no shared keys)
-//   hostStorage   the Functions host's own storage and the app package container (no shared keys)
-//   monitoring    Log Analytics workspace and Application Insights
-//   registry      Azure Container Registry holding the worker image
-//   functionApp   the HTTP app on a Flex Consumption plan, as a custom handler
-//   worker        Container Apps environment, and the worker scaled 0..maxWorkers by queue length
+//   identities         one user-assigned managed identity per app, each granted only what it uses
+//   storage            the registry's data: blob container, build queue, poison queue (no shared keys)
+//   hostStorage        the HTTP app's Functions host storage and its package container (no shared keys)
+//   workerHostStorage  the worker's Functions host storage (no shared keys)
+//   monitoring         Log Analytics workspace and Application Insights
+//   registry           Azure Container Registry holding the worker image
+//   functionApp        the HTTP function app on Flex Consumption, .NET isolated worker (dotnet-isolated 10.0)
+//   worker             Container Apps environment, and the build function app on it (Functions on
+//                      Container Apps), scaled 0..maxWorkers from its queue trigger by the platform
 //
 // scripts/deploy deploys it twice: without workerImage (everything but the worker app; the
 // registry now exists to build the image in), then with the image it built. Every name
@@ -27,7 +29,7 @@ param packageSource string = 'nixos-24.05'
 @description('NIXERY_PKGS_REPO: a nixpkgs git repository URL to build from instead of packageSource (optional).')
 param packageRepo string = ''
 
-@description('Most worker replicas at once; each builds one image at a time.')
+@description('Most worker replicas at once (the worker app\'s maxReplicas); each builds one image at a time.')
 @minValue(1)
 @maxValue(30)
 param maxWorkers int = 3
@@ -58,9 +60,10 @@ var prefixAlnum = replace(namePrefix, '-', '')
 var names = {
   httpIdentity: '${namePrefix}-http-id'
   workerIdentity: '${namePrefix}-worker-id'
-  scalerIdentity: '${namePrefix}-scaler-id'
   dataStorage: '${prefixAlnum}data'
   hostStorage: '${prefixAlnum}host'
+  // 18 + 5 characters: storage account names have 24 at most.
+  workerHostStorage: '${prefixAlnum}whost'
   logAnalytics: '${namePrefix}-logs'
   insights: '${namePrefix}-insights'
   containerRegistry: '${prefixAlnum}acr'
@@ -81,16 +84,26 @@ var queueName = 'nixery-builds'
 var poisonQueueName = '${queueName}-poison'
 var deploymentContainerName = 'function-package'
 
-// Settings the HTTP app and the worker share (README: Configuration).
+// The apps' own settings (README: Configuration); each app gets only those it reads
+// (src/Core/Options: RegistryPart.HttpFunctions, RegistryPart.BuildFunctions).
 var registrySettings = {
   NIXERY_STORAGE_BACKEND: 'azure'
-  NIXERY_QUEUE_BACKEND: 'azure'
   AZURE_STORAGE_BLOB_URL: 'https://${names.dataStorage}.blob.${environment().suffixes.storage}'
-  AZURE_STORAGE_QUEUE_URL: 'https://${names.dataStorage}.queue.${environment().suffixes.storage}'
   NIXERY_STORAGE_CONTAINER: blobContainerName
+  // The HTTP app sends to this queue; the worker's queue trigger reads it (%NIXERY_QUEUE_NAME%).
   NIXERY_QUEUE_NAME: queueName
 }
 var packageSettings = empty(packageRepo) ? { NIXERY_CHANNEL: packageSource } : { NIXERY_PKGS_REPO: packageRepo }
+var httpSettings = union(registrySettings, packageSettings, {
+  // The HTTP app enqueues with its own client; the worker's queue comes through its trigger.
+  AZURE_STORAGE_QUEUE_URL: 'https://${names.dataStorage}.queue.${environment().suffixes.storage}'
+  AZURE_CLIENT_ID: identities.outputs.httpClientId
+})
+var workerSettings = union(registrySettings, packageSettings, {
+  AZURE_CLIENT_ID: identities.outputs.workerClientId
+  // A large build's Nix step; host.json's functionTimeout (2 h) bounds the whole build.
+  NIX_TIMEOUT: '1800'
+})
 
 module identities 'modules/identities.bicep' = {
   name: 'identities'
@@ -99,7 +112,6 @@ module identities 'modules/identities.bicep' = {
     tags: tags
     httpName: names.httpIdentity
     workerName: names.workerIdentity
-    scalerName: names.scalerIdentity
   }
 }
 
@@ -114,7 +126,6 @@ module storage 'modules/storage.bicep' = {
     poisonQueueName: poisonQueueName
     httpPrincipalId: identities.outputs.httpPrincipalId
     workerPrincipalId: identities.outputs.workerPrincipalId
-    scalerPrincipalId: identities.outputs.scalerPrincipalId
   }
 }
 
@@ -125,7 +136,17 @@ module hostStorage 'modules/host-storage.bicep' = {
     tags: tags
     accountName: names.hostStorage
     deploymentContainerName: deploymentContainerName
-    httpPrincipalId: identities.outputs.httpPrincipalId
+    principalId: identities.outputs.httpPrincipalId
+  }
+}
+
+module workerHostStorage 'modules/host-storage.bicep' = {
+  name: 'worker-host-storage'
+  params: {
+    location: location
+    tags: tags
+    accountName: names.workerHostStorage
+    principalId: identities.outputs.workerPrincipalId
   }
 }
 
@@ -137,7 +158,10 @@ module monitoring 'modules/monitoring.bicep' = {
     workspaceName: names.logAnalytics
     insightsName: names.insights
     dailyQuotaGb: logDailyQuotaGb
-    httpPrincipalId: identities.outputs.httpPrincipalId
+    publisherPrincipalIds: [
+      identities.outputs.httpPrincipalId
+      identities.outputs.workerPrincipalId
+    ]
   }
 }
 
@@ -165,7 +189,7 @@ module functionApp 'modules/functionapp.bicep' = {
     insightsConnectionString: monitoring.outputs.insightsConnectionString
     maxInstances: maxHttpInstances
     instanceMemoryMB: httpInstanceMemoryMB
-    registrySettings: union(registrySettings, packageSettings)
+    appSettings: httpSettings
   }
   dependsOn: [
     storage
@@ -182,15 +206,15 @@ module worker 'modules/worker.bicep' = {
     workspaceName: monitoring.outputs.workspaceName
     image: workerImage
     registryServer: registry.outputs.loginServer
-    workerIdentityId: identities.outputs.workerId
-    workerIdentityClientId: identities.outputs.workerClientId
-    scalerIdentityId: identities.outputs.scalerId
-    storageAccountName: storage.outputs.name
-    queueName: queueName
+    identityId: identities.outputs.workerId
+    identityClientId: identities.outputs.workerClientId
+    hostStorageName: workerHostStorage.outputs.name
+    dataStorageName: storage.outputs.name
+    insightsConnectionString: monitoring.outputs.insightsConnectionString
     maxWorkers: maxWorkers
     cpu: workerCpu
     memory: workerMemory
-    registrySettings: union(registrySettings, packageSettings)
+    appSettings: workerSettings
   }
 }
 

@@ -1,20 +1,26 @@
-// The HTTP app on Azure Functions, as a custom handler: the Functions host starts the
-// published app (host.json: defaultExecutablePath) on the port it assigns
-// (FUNCTIONS_CUSTOMHANDLER_PORT) and forwards every request the function definitions
-// (deploy/functions/*/function.json) route to it, with an empty route prefix so the registry
-// answers at /v2/.
+// The HTTP function app (src/Functions) on Azure Functions' Flex Consumption plan, .NET
+// isolated worker: functionAppConfig.runtime dotnet-isolated 10.0, so the platform provides
+// .NET 10 and the package is framework-dependent (scripts/publish). Flex lists dotnet-isolated
+// 10.0 among its runtimes (`az functionapp list-flexconsumption-runtimes`, and the same list in
+// Get-AzFunctionAppFlexConsumptionRuntime, learn.microsoft.com/powershell/module/az.functions/
+// get-azfunctionappflexconsumptionruntime: "dotnet-isolated 10.0 … FC1"; Azure Functions Core
+// Tools' stacks.json gives .NET 10 Isolated the FC1 runtime {name: dotnet-isolated, version:
+// 10.0}). The runtime is set here, not by the FUNCTIONS_WORKER_RUNTIME app setting, which Flex
+// rejects (learn.microsoft.com/azure/azure-functions/functions-app-settings, "Flex Consumption
+// plan deprecations"). The host reads the functions from the package's functions.metadata and
+// host.json's empty route prefix puts the registry at /v2/.
 //
-// Plan: Flex Consumption (FC1), Linux. It runs custom handlers (functionAppConfig.runtime
-// 'custom', which replaces the FUNCTIONS_WORKER_RUNTIME=custom app setting of other plans:
-// Flex rejects that setting), scales to zero and bills per execution, and both its host
-// storage (AzureWebJobsStorage__*) and its deployment package work with a managed identity,
-// so no storage account needs shared keys. Linux Consumption (Y1) takes no new apps, and
-// Elastic Premium keeps an instance running around the clock and mounts an Azure Files
+// Why Flex Consumption: the .NET isolated worker is its first-class .NET stack (custom handlers
+// are not among its documented stacks), it scales to zero and bills per execution, and both its
+// host storage (AzureWebJobsStorage__*) and its deployment package work with a managed
+// identity, so no storage account needs shared keys. Linux Consumption (Y1) takes no new apps,
+// and Elastic Premium keeps an instance running around the clock and mounts an Azure Files
 // share reached with an account key. Flex constraints that matter here: not every region
 // offers it (`az functionapp list-flexconsumption-locations`), maximumInstanceCount is 40 at
-// least, and no deployment slots. HTTP responses are capped at 230 s by the front end, which
-// the registry never nears: manifest requests wait NIXERY_BUILD_WAIT (20 s) at most, and blob
-// downloads are 307 redirects to SAS URLs, served by Blob Storage, not by the app.
+// least, no deployment slots. HTTP responses are capped at 230 s by the front end,
+// which the registry never nears: manifest requests wait NIXERY_BUILD_WAIT (20 s) at most, and
+// blob downloads are 307 redirects to SAS URLs, served by Blob Storage, not by the app.
+// learn.microsoft.com/azure/azure-functions/flex-consumption-plan
 param location string
 param tags object
 param name string
@@ -27,14 +33,8 @@ param insightsConnectionString string
 param maxInstances int
 param instanceMemoryMB int
 
-@description('The registry settings shared with the worker (main.bicep).')
-param registrySettings object
-
-// The HTTP app serves; the worker container builds.
-var httpSettings = {
-  AZURE_CLIENT_ID: identityClientId
-  NIXERY_WORKERS: '0'
-}
+@description('The app\'s own settings (main.bicep; README: Configuration).')
+param appSettings object
 
 // Read by the Functions host, not by the app (tests/Functions.Tests/Deploy lists them).
 var hostSettings = {
@@ -43,6 +43,7 @@ var hostSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The landing page is the app's function at "/", not the host's placeholder page.
   AzureWebJobsDisableHomepage: 'true'
 }
 
@@ -76,7 +77,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
-      appSettings: [for setting in items(union(registrySettings, httpSettings, hostSettings)): { name: setting.key, value: setting.value }]
+      appSettings: [for setting in items(union(appSettings, hostSettings)): { name: setting.key, value: setting.value }]
     }
     functionAppConfig: {
       deployment: {
@@ -94,8 +95,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
       }
       runtime: {
-        name: 'custom'
-        version: '1.0'
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     }
   }

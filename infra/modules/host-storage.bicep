@@ -1,12 +1,18 @@
-// The Functions host's own storage account (AzureWebJobsStorage: keys, leases) and the blob
-// container Flex Consumption runs the app package from. Kept apart from the registry's data,
-// so that the role the host needs, Storage Blob Data Owner, covers nothing of the registry.
-// Shared-key access is off; the host signs in with the http identity.
+// A Functions host's own storage account (AzureWebJobsStorage: host locks, keys, the queue
+// trigger's bookkeeping) and, for the Flex Consumption app, the blob container its app package
+// is run from. One account per function app, each apart from the registry's data, so that the
+// role a host needs, Storage Blob Data Owner, covers nothing of the registry and nothing of the
+// other app (one account per function app is also what
+// learn.microsoft.com/azure/azure-functions/storage-considerations advises). Shared-key access
+// is off; the host signs in with its app's identity (AzureWebJobsStorage__credential and
+// __clientId, learn.microsoft.com/azure/azure-functions/functions-reference, "Connecting to host
+// storage with an identity").
 param location string
 param tags object
 param accountName string
-param deploymentContainerName string
-param httpPrincipalId string
+@description('The app package container (Flex Consumption); empty for none.')
+param deploymentContainerName string = ''
+param principalId string
 
 // Built-in role: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -34,9 +40,9 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   name: 'default'
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (!empty(deploymentContainerName)) {
   parent: blobService
-  name: deploymentContainerName
+  name: empty(deploymentContainerName) ? 'unused' : deploymentContainerName
   properties: {
     publicAccess: 'None'
   }
@@ -44,10 +50,10 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 
 resource hostOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: account
-  name: guid(account.id, httpPrincipalId, storageBlobDataOwner)
+  name: guid(account.id, principalId, storageBlobDataOwner)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
-    principalId: httpPrincipalId
+    principalId: principalId
     principalType: 'ServicePrincipal'
   }
 }

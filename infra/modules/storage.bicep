@@ -4,13 +4,18 @@
 // user-delegation SAS URLs, which need no account key.
 //
 // Roles (built-in, https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage):
-//   http, worker  Storage Blob Data Contributor: read and write blobs, create the container
-//                 at start-up, and generateUserDelegationKey (the key that signs the SAS).
-//                 Storage Queue Data Contributor: the app creates both queues at start-up
-//                 (CreateIfNotExists needs queues/write, which the Message Sender and
-//                 Processor roles lack); then add (http), and get, update, delete, and add to
-//                 the poison queue (worker).
-//   scaler        Storage Queue Data Reader: the queue's approximate message count.
+//   http    Storage Blob Data Contributor: read and write blobs, create the container at
+//           start-up, and generateUserDelegationKey (the key that signs the SAS).
+//           Storage Queue Data Contributor: the app creates both queues at start-up
+//           (CreateIfNotExists needs queues/write, which the Message Sender role lacks), then
+//           adds jobs.
+//   worker  Storage Blob Data Contributor: layers, manifests, status, layer claims.
+//           Storage Queue Data Contributor: the identity of the connection NixeryStorage. The
+//           queue trigger needs Storage Queue Data Reader and Message Processor, the poison
+//           queue's output binding Storage Queue Data Contributor and Message Sender
+//           (learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger,
+//           "Identity-based connections"); Contributor holds all of them, and the platform's
+//           scaler reads the queue length through the same connection.
 param location string
 param tags object
 param accountName string
@@ -19,11 +24,9 @@ param queueName string
 param poisonQueueName string
 param httpPrincipalId string
 param workerPrincipalId string
-param scalerPrincipalId string
 
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-var storageQueueDataReader = '19e7f393-937e-4f77-808e-94535e297925'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: accountName
@@ -76,7 +79,6 @@ var grants = [
   { principalId: httpPrincipalId, role: storageQueueDataContributor }
   { principalId: workerPrincipalId, role: storageBlobDataContributor }
   { principalId: workerPrincipalId, role: storageQueueDataContributor }
-  { principalId: scalerPrincipalId, role: storageQueueDataReader }
 ]
 
 resource roles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [

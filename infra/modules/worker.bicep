@@ -1,14 +1,41 @@
-// The build worker on Azure Container Apps: the image deploy/worker.Containerfile describes
-// (dotnet Nixery.Builder.dll beside single-user Nix), scaled by the build queue's length
-// with KEDA's azure-queue scaler, from zero replicas while nothing is queued up to
-// maxWorkers. The environment exists from the first deployment on; the worker app only once
-// there is an image for it (scripts/deploy builds the image into the registry in between).
+// The build worker: the build function app (src/Worker, the queue-triggered function `build`)
+// as an Azure Functions app on the Container Apps environment, in the image
+// deploy/worker.Containerfile describes (the Functions .NET isolated host beside single-user
+// Nix), pulled from the registry with the worker identity. The environment exists from the
+// first deployment on; the app only once there is an image for it (scripts/deploy builds the
+// image into the registry in between).
 //
-// No ingress: the worker serves nothing, it takes jobs from the queue. Each replica builds
-// one image at a time (NIXERY_WORKERS=1), so the rule's target is one message per replica.
-// Replicas start with an empty Nix store (ephemeral disk, sized by Container Apps from the
-// CPU asked for) and fetch from the binary cache; layers already packed are reused from the
-// blob storage's layer cache.
+// Resource shape: a container app with kind 'functionapp', the native "Azure Functions on
+// Azure Container Apps" model (learn.microsoft.com/azure/container-apps/functions-overview;
+// Bicep: Azure/azure-functions-on-container-apps samples/NativeFunctionsOnAca). Not the
+// Microsoft.Web/sites app of kind 'functionapp,linux,container,azurecontainerapps' with a
+// managedEnvironmentId: Microsoft calls that proxy model "Functions on Azure Container Apps V1",
+// legacy and not recommended for new deployments
+// (learn.microsoft.com/azure/container-apps/migrate-functions), and retires it on 2027-09-29
+// (azure.microsoft.com/updates?id=570800). Microsoft.App 2025-07-01 is the first GA API whose
+// container app type has `kind` (the pinned Bicep CLI warns BCP187 on 2025-01-01).
+//
+// Scaling: Functions on Container Apps configures the scale rule itself from the function's
+// trigger, "eliminating the need for manual KEDA scale rule definitions" (functions-overview,
+// "Event-driven scaling"): from functions.metadata the queue trigger on %NIXERY_QUEUE_NAME%
+// with the connection NixeryStorage, resolved through the settings below, read with that
+// connection's identity (Queue Storage is among the triggers that scale with managed identity:
+// learn.microsoft.com/azure/azure-functions/functions-container-apps-hosting). That replaces
+// the hand-written KEDA azure-queue rule and the scaler identity it signed in with. What is
+// set here is the range: minReplicas 0 (nothing runs while nothing is queued) to maxReplicas
+// = maxWorkers. Each replica runs one build at a time (src/Worker/host.json: batchSize 1,
+// newBatchThreshold 0), so a queue deeper than maxWorkers waits. The platform needs ingress
+// to scale a Functions app ("Ingress Requirement for Auto-Scaling", functions-overview,
+// "Considerations"): it is internal, reachable only inside the environment, on the port the
+// Functions host listens on (80, the base image's ASPNETCORE_URLS). The worker serves nothing.
+//
+// Connections by identity (learn.microsoft.com/azure/azure-functions/functions-reference,
+// "Configure an identity-based connection"): NixeryStorage__queueServiceUri + __credential
+// managedidentity + __clientId for the trigger and the poison queue's output binding, and
+// AzureWebJobsStorage__accountName + __credential + __clientId for the host's own storage.
+// Replicas start with an empty Nix store (ephemeral disk, sized by Container Apps from the CPU
+// asked for) and fetch from the binary cache; layers already packed are reused from the blob
+// storage's layer cache.
 param location string
 param tags object
 param environmentName string
@@ -16,29 +43,41 @@ param workerName string
 param workspaceName string
 param image string
 param registryServer string
-param workerIdentityId string
-param workerIdentityClientId string
-param scalerIdentityId string
-param storageAccountName string
-param queueName string
+param identityId string
+param identityClientId string
+param hostStorageName string
+param dataStorageName string
+param insightsConnectionString string
 param maxWorkers int
 param cpu string
 param memory string
 
-@description('The registry settings shared with the HTTP app (main.bicep).')
-param registrySettings object
+@description('The app\'s own settings (main.bicep; README: Configuration).')
+param appSettings object
 
-var workerSettings = {
-  AZURE_CLIENT_ID: workerIdentityClientId
-  NIXERY_WORKERS: '1'
-  NIX_TIMEOUT: '1800'
+// The connection the queue trigger and the poison output binding name (src/Worker/BuildFunction.cs).
+var connection = 'NixeryStorage'
+
+// Read by the Functions host and the platform, not by the app (tests/Functions.Tests/Deploy
+// lists them).
+var hostSettings = {
+  '${connection}__queueServiceUri': 'https://${dataStorageName}.queue.${environment().suffixes.storage}'
+  '${connection}__credential': 'managedidentity'
+  '${connection}__clientId': identityClientId
+  AzureWebJobsStorage__accountName: hostStorageName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // Also the image's; said here as the Functions-on-Container-Apps samples do.
+  FUNCTIONS_WORKER_RUNTIME: 'dotnet-isolated'
 }
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: workspaceName
 }
 
-resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
+resource containerEnvironment 'Microsoft.App/managedEnvironments@2025-07-01' = {
   name: environmentName
   location: location
   tags: tags
@@ -59,26 +98,32 @@ resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
   }
 }
 
-resource worker 'Microsoft.App/containerApps@2025-01-01' = if (!empty(image)) {
+resource worker 'Microsoft.App/containerApps@2025-07-01' = if (!empty(image)) {
   name: workerName
   location: location
   tags: tags
+  kind: 'functionapp'
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${workerIdentityId}': {}
-      '${scalerIdentityId}': {}
+      '${identityId}': {}
     }
   }
   properties: {
-    environmentId: environment.id
+    environmentId: containerEnvironment.id
     workloadProfileName: 'Consumption'
     configuration: {
+      // One revision at a time: revisions running side by side would share the host storage.
       activeRevisionsMode: 'Single'
+      ingress: {
+        external: false
+        targetPort: 80
+        transport: 'auto'
+      }
       registries: [
         {
           server: registryServer
-          identity: workerIdentityId
+          identity: identityId
         }
       ]
     }
@@ -91,34 +136,16 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = if (!empty(image)) {
             cpu: json(cpu)
             memory: memory
           }
-          env: [for setting in items(union(registrySettings, workerSettings)): { name: setting.key, value: setting.value }]
+          env: [for setting in items(union(appSettings, hostSettings)): { name: setting.key, value: setting.value }]
         }
       ]
       scale: {
         minReplicas: 0
         maxReplicas: maxWorkers
-        rules: [
-          {
-            name: 'build-queue'
-            // KEDA azure-queue scaler (https://keda.sh/docs/latest/scalers/azure-storage-queue/),
-            // signed in with the scaler identity (the rule's `identity`, Microsoft.App
-            // 2025-01-01), so it needs no connection string. Its default queueLengthStrategy,
-            // 'all', counts invisible messages too: a job being built keeps its replica.
-            custom: {
-              type: 'azure-queue'
-              metadata: {
-                accountName: storageAccountName
-                queueName: queueName
-                queueLength: '1'
-              }
-              identity: scalerIdentityId
-            }
-          }
-        ]
       }
     }
   }
 }
 
-output environmentName string = environment.name
+output environmentName string = containerEnvironment.name
 output workerName string = empty(image) ? '' : worker.name

@@ -1,13 +1,10 @@
-// The package scripts/publish makes for Azure Functions (issue 6, "done when" 2): it holds
-// host.json, the function definitions, the app and its Nix expressions, and the app started
-// exactly as the Functions host starts a custom handler (host.json's executable, arguments
-// and working directory; FUNCTIONS_CUSTOMHANDLER_PORT and FUNCTIONS_WORKER_RUNTIME; the
-// host's own environment inherited) serves a skopeo pull end to end on the embedded
-// storage, through FunctionsHostShim, which routes by the package's function.json files.
+// The HTTP function app package scripts/publish makes for Flex Consumption (issue 10): what the
+// Functions host needs to load an isolated-worker app (host.json, the functions.metadata the
+// SDK generated, worker.config.json, the host-side extensions), framework-dependent because the
+// platform's dotnet-isolated 10.0 runtime provides .NET 10, and nothing of the build: no
+// Nixery.Builder.dll, no Nix expressions. Whether the real host serves it is not checked here
+// (README: Deploy to Azure); the emulator tests run it through the host protocol.
 using System.IO.Compression;
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.Versioning;
 using System.Text.Json;
 using Nixery.TestSupport;
 
@@ -16,34 +13,51 @@ namespace Nixery.EndToEnd.Tests.Deploy;
 [Collection(PublishCollection.Name)]
 public sealed class FunctionsPackageTests(PublishedPackages published)
 {
-    private static string FunctionsDir => Path.Combine(RepoPaths.Root, "deploy", "functions");
-
     [Fact]
-    [SupportedOSPlatform("linux")]
-    public void PackageHoldsHostJsonTheFunctionDefinitionsTheAppAndItsNixExpressions()
+    public void PackageHoldsTheHttpFunctionAppAsTheFunctionsHostLoadsIt()
     {
         var package = published.FunctionApp;
-        var functions = Directory.GetDirectories(FunctionsDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
 
-        Assert.Equal(["failures", "landing", "registry", "registry-base"], functions);
-        AssertSameFile(Path.Combine(RepoPaths.Root, "host.json"), Path.Combine(package, "host.json"));
-        foreach (var function in functions)
-        {
-            AssertSameFile(Path.Combine(FunctionsDir, function!, "function.json"), Path.Combine(package, function!, "function.json"));
-        }
-
-        AssertSameFile(Path.Combine(RepoPaths.NixDir, "prepare-image.nix"), Path.Combine(package, "nix", "prepare-image.nix"));
+        AssertSameFile(Path.Combine(RepoPaths.Root, "src", "Functions", "host.json"), Path.Combine(package, "host.json"));
+        Assert.Equal(
+            ["failures: httpTrigger", "landing: httpTrigger", "registry: httpTrigger", "registry-base: httpTrigger", "registry-writes: httpTrigger"],
+            PublishedPackages.Functions(package).OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name}: {f.Trigger}"));
+        using var workerConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(package, "worker.config.json")));
+        var description = workerConfig.RootElement.GetProperty("description");
+        Assert.Equal("dotnet", description.GetProperty("defaultExecutablePath").GetString());
+        Assert.Equal("Nixery.Functions.dll", description.GetProperty("defaultWorkerPath").GetString());
         Assert.True(File.Exists(Path.Combine(package, "Nixery.Functions.dll")), "the package has no Nixery.Functions.dll");
-        // Self-contained: the Functions host's image has no .NET 10 runtime to lend the app.
-        Assert.True(File.Exists(Path.Combine(package, "libcoreclr.so")), "the package is not self-contained (no libcoreclr.so)");
-        var appHost = Path.Combine(package, "Nixery.Functions");
-        Assert.True(
-            (File.GetUnixFileMode(appHost) & UnixFileMode.UserExecute) != 0,
-            $"{appHost} (host.json defaultExecutablePath) is not executable");
+        Assert.True(File.Exists(Path.Combine(package, "extensions.json")), "the package has no extensions.json (the host-side binding extensions)");
+        Assert.True(Directory.Exists(Path.Combine(package, ".azurefunctions")), "the package has no .azurefunctions/ (the host-side binding extensions)");
     }
 
     [Fact]
-    public void ZipHoldsThePackageAndKeepsTheAppHostExecutable()
+    public void PackageIsFrameworkDependentOnDotnet10AsTheFlexRuntimeProvides()
+    {
+        using var runtimeConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(published.FunctionApp, "Nixery.Functions.runtimeconfig.json")));
+        var options = runtimeConfig.RootElement.GetProperty("runtimeOptions");
+
+        // infra/modules/functionapp.bicep: functionAppConfig.runtime dotnet-isolated 10.0.
+        Assert.Equal("net10.0", options.GetProperty("tfm").GetString());
+        Assert.Contains(options.GetProperty("frameworks").EnumerateArray(), f => f.GetProperty("name").GetString() == "Microsoft.NETCore.App");
+        Assert.False(File.Exists(Path.Combine(published.FunctionApp, "libcoreclr.so")), "the package is self-contained; the Flex runtime provides .NET 10");
+    }
+
+    [Fact]
+    public void PackageCarriesNoBuildCodeAndNoNixExpressions()
+    {
+        var files = Directory.GetFiles(published.FunctionApp, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(published.FunctionApp, f)).ToList();
+
+        Assert.DoesNotContain("Nixery.Builder.dll", files);
+        Assert.DoesNotContain("Nixery.Worker.dll", files);
+        Assert.DoesNotContain("Nixery.Embedded.dll", files);
+        Assert.DoesNotContain(files, f => f.EndsWith(".nix", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(published.FunctionApp, "nix")), "the HTTP package has a nix/ folder");
+    }
+
+    [Fact]
+    public void ZipHoldsThePackage()
     {
         using var zip = ZipFile.OpenRead(published.FunctionAppZip);
         var entries = zip.Entries.Where(e => !e.FullName.EndsWith('/')).Select(e => e.FullName).Order(StringComparer.Ordinal);
@@ -51,64 +65,13 @@ public sealed class FunctionsPackageTests(PublishedPackages published)
             .Select(f => Path.GetRelativePath(published.FunctionApp, f)).Order(StringComparer.Ordinal);
 
         Assert.Equal(files, entries);
-        var mode = zip.GetEntry("Nixery.Functions")!.ExternalAttributes >> 16;
-        Assert.True((mode & 0b001_001_001) != 0, $"Nixery.Functions is stored with mode {Convert.ToString(mode & 0x1FF, 8)}: not executable");
-    }
-
-    [Fact]
-    public async Task PackagedAppStartedAsTheFunctionsHostStartsItServesAPullThroughTheFunctionRoutes()
-    {
-        using var work = new TempDir("nixery-functions-package");
-        using var hostJson = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(published.FunctionApp, "host.json")));
-        var description = hostJson.RootElement.GetProperty("customHandler").GetProperty("description");
-        var executable = Path.Combine(published.FunctionApp, description.GetProperty("defaultExecutablePath").GetString()!);
-        var arguments = description.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()!).ToList();
-        var workingDirectory = Path.Combine(published.FunctionApp, description.GetProperty("workingDirectory").GetString()!);
-        var port = FreePort();
-        var environment = new Dictionary<string, string>
-        {
-            // What the Functions host gives its custom handler.
-            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = $"{port}",
-            ["FUNCTIONS_WORKER_RUNTIME"] = "custom",
-            // The host is an ASP.NET Core process; its own URL settings reach the handler too.
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}",
-            // The embedded storage of this machine; the Nix expressions are the package's own.
-            ["STORAGE_PATH"] = work.Combine("storage"),
-            ["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir,
-            ["NIX_TIMEOUT"] = "600",
-        };
-
-        await using var app = ServiceProcess.Start("packaged HTTP app", executable, arguments, environment, workingDirectory);
-        await app.WaitForLineAsync($"Now listening on: http://0\\.0\\.0\\.0:{port}$", TimeSpan.FromMinutes(1));
-        using var direct = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        using var baseEndpoint = await direct.GetAsync("v2/");
-        Assert.Equal(HttpStatusCode.OK, baseEndpoint.StatusCode);
-
-        await using var host = await FunctionsHostShim.StartAsync(
-            Path.Combine(published.FunctionApp, "host.json"), published.FunctionApp, new Uri($"http://127.0.0.1:{port}/"));
-        var oci = work.Combine("oci-shell");
-        (await Clients.SkopeoCopyAsync(host.HostPort, "shell:latest", oci)).EnsureSuccess("skopeo copy through the function routes");
-
-        var storePaths = new List<string>();
-        foreach (var digest in Clients.OciLayerDigests(oci))
-        {
-            storePaths.AddRange(await Clients.StorePathsInLayerAsync(oci, digest));
-        }
-
-        Assert.Contains(storePaths, p => p.Contains("-bash-", StringComparison.Ordinal));
-        Assert.Matches($"storage .*; port {port}", app.Log);
+        Assert.Contains("host.json", entries);
+        Assert.Contains("functions.metadata", entries);
     }
 
     private static void AssertSameFile(string expected, string actual)
     {
         Assert.True(File.Exists(actual), $"the package has no {actual}");
         Assert.True(File.ReadAllBytes(expected).AsSpan().SequenceEqual(File.ReadAllBytes(actual)), $"{actual} differs from {expected}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,6 @@
-// scripts/publish run once for the deploy tests, into a folder of their own: the Functions
-// package (functionapp/ and its zip) and the worker image's build context (worker/).
+// scripts/publish run once for the deploy tests, into a folder of their own: the HTTP function
+// app package (functionapp/ and its zip) and the worker image's build context (worker/).
+using System.Text.Json;
 using Nixery.TestSupport;
 
 namespace Nixery.EndToEnd.Tests.Deploy;
@@ -13,6 +14,9 @@ public sealed class PublishedPackages : IAsyncLifetime
     public string FunctionAppZip => _out.Combine("functionapp.zip");
 
     public string Worker => _out.Combine("worker");
+
+    /// <summary>The worker function app inside the image's build context.</summary>
+    public string WorkerApp => Path.Combine(Worker, "app");
 
     /// <summary>What scripts/publish printed.</summary>
     public string Log { get; private set; } = "";
@@ -28,6 +32,20 @@ public sealed class PublishedPackages : IAsyncLifetime
     {
         _out.Dispose();
         return Task.CompletedTask;
+    }
+
+    /// <summary>The functions in a published app's functions.metadata, with their trigger binding.</summary>
+    public static IReadOnlyList<(string Name, string Trigger, JsonElement Bindings)> Functions(string app)
+    {
+        using var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(app, "functions.metadata")));
+        return [.. metadata.RootElement.EnumerateArray().Select(function =>
+        {
+            var bindings = function.GetProperty("bindings").Clone();
+            var trigger = bindings.EnumerateArray()
+                .Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal))
+                .GetProperty("type").GetString()!;
+            return (function.GetProperty("name").GetString()!, trigger, bindings);
+        })];
     }
 }
 

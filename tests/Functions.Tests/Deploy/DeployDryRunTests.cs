@@ -1,5 +1,5 @@
 // scripts/deploy --dry-run prints every resource and every command, offline (issue 6, "done
-// when" 3). The Azure CLI, dotnet, docker and zip on its PATH are stand-ins that record any
+// when" 3; issue 10: the same shape with the worker as a Functions app). The Azure CLI, dotnet, docker and zip on its PATH are stand-ins that record any
 // call, so the test also proves the dry run runs none of them. The resources it must list
 // are the ones InfraSnapshot evaluates from the same parameters.
 using System.Text.RegularExpressions;
@@ -41,7 +41,8 @@ public sealed class DeployDryRunTests(InfraSnapshot infra) : IClassFixture<Infra
         Assert.Equal(
             infra.OfType("Microsoft.Authorization/roleAssignments").Count,
             Regex.Count(output, @"^\s+Microsoft\.Authorization/roleAssignments\s", RegexOptions.Multiline));
-        Assert.Contains($"Storage Queue Data Reader for {InfraSnapshot.NamePrefix}-scaler-id on {InfraSnapshot.PrefixWithoutHyphens}data", output, StringComparison.Ordinal);
+        Assert.Contains($"Storage Queue Data Contributor for {InfraSnapshot.NamePrefix}-worker-id on {InfraSnapshot.PrefixWithoutHyphens}data", output, StringComparison.Ordinal);
+        Assert.Contains($"Storage Blob Data Owner for {InfraSnapshot.NamePrefix}-worker-id on {InfraSnapshot.PrefixWithoutHyphens}whost", output, StringComparison.Ordinal);
         Assert.False(File.Exists(CallLog), "the dry run ran: " + (File.Exists(CallLog) ? File.ReadAllText(CallLog) : ""));
     }
 
