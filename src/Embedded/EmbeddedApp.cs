@@ -4,6 +4,7 @@
 // HTTP functions mapped on this app's own Kestrel (FunctionRoutes).
 using Nixery.Builder;
 using Nixery.Builder.Nix;
+using Nixery.Core;
 using Nixery.Core.Options;
 using Nixery.Core.Sources;
 using Nixery.Functions.Hosting;
@@ -32,6 +33,7 @@ public static class EmbeddedApp
             return null;
         }
 
+        builder.Logging.AddRegistryConsole();
         var options = RegistryOptions.FromConfiguration(builder.Configuration, RegistryPart.Embedded);
         if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
         {

@@ -1,6 +1,7 @@
 // The registry's HTTP function app on the Azure Functions .NET isolated worker, with the
 // ASP.NET Core integration (the host forwards each request to this process's Kestrel). The
-// functions are in Registry/RegistryApi.cs; the embedded default runs the same ones.
+// functions are in Registry/RegistryApi.cs; the embedded default runs the same ones. Its logs
+// reach the host over the worker's gRPC channel (no console logger of its own).
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 using Nixery.Core.Options;

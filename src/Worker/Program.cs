@@ -22,7 +22,8 @@ if (!RegistryOptions.TryFromConfiguration(builder.Configuration, RegistryPart.Bu
     return 2;
 }
 
-builder.Logging.AddRegistryConsole();
+// No console logger: the worker's logs reach the Functions host over its gRPC channel, and
+// the host writes them where the platform collects them (a console logger would say it twice).
 builder.Services.AddRegistryStorage(options);
 builder.Services.AddBuilder(options);
 builder.Services.AddSingleton(QueueSettings.Read(builder.Configuration));

@@ -28,7 +28,6 @@ public static class RegistryHosting
             return error;
         }
 
-        builder.Logging.AddRegistryConsole();
         var services = builder.Services;
         services.AddRegistryStorage(options);
         services.AddHttpClient();

@@ -1,38 +1,32 @@
-// scripts/publish run once for the deploy tests, into a folder of their own: the HTTP function
-// app package (functionapp/ and its zip) and the worker image's build context (worker/).
+// scripts/publish's output for the deploy tests: the HTTP function app package (functionapp/
+// and its zip) and the worker image's build context (worker/), published once per run.
 using System.Text.Json;
-using Nixery.TestSupport;
+using Nixery.EndToEnd.Tests.Functions;
 
 namespace Nixery.EndToEnd.Tests.Deploy;
 
 public sealed class PublishedPackages : IAsyncLifetime
 {
-    private readonly TempDir _out = new("nixery-publish");
+    private PublishedApps? _apps;
 
-    public string FunctionApp => _out.Combine("functionapp");
+    private PublishedApps Apps => _apps ?? throw new InvalidOperationException("not published yet");
 
-    public string FunctionAppZip => _out.Combine("functionapp.zip");
+    public string FunctionApp => Apps.FunctionApp;
 
-    public string Worker => _out.Combine("worker");
+    public string FunctionAppZip => Apps.FunctionAppZip;
+
+    public string Worker => Apps.Worker;
 
     /// <summary>The worker function app inside the image's build context.</summary>
-    public string WorkerApp => Path.Combine(Worker, "app");
+    public string WorkerApp => Apps.WorkerApp;
 
     /// <summary>What scripts/publish printed.</summary>
-    public string Log { get; private set; } = "";
+    public string Log => Apps.Log;
 
-    public async Task InitializeAsync()
-    {
-        var result = await ProcessRunner.RunAsync(
-            Path.Combine(RepoPaths.Root, "scripts", "publish"), ["--out", _out.Path], TimeSpan.FromMinutes(20), RepoPaths.Root);
-        Log = result.EnsureSuccess("scripts/publish").Stdout;
-    }
+    /// <summary>One publish per test run, shared with the tests that run the apps (PublishedApps).</summary>
+    public async Task InitializeAsync() => _apps = await PublishedApps.GetAsync();
 
-    public Task DisposeAsync()
-    {
-        _out.Dispose();
-        return Task.CompletedTask;
-    }
+    public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>The functions in a published app's functions.metadata, with their trigger binding.</summary>
     public static IReadOnlyList<(string Name, string Trigger, JsonElement Bindings)> Functions(string app)

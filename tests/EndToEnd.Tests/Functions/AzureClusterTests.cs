@@ -1,19 +1,52 @@
-// Issue 3's cloud half on one machine: two HTTP apps and two workers, separate processes,
-// sharing an Azure Storage account (Azurite). Real Nix builds, real skopeo.
+// The cloud half on one machine, through the Functions host emulator: the published HTTP
+// function app and build function app run by the emulator as the host runs them (separate
+// worker processes, the real gRPC protocol, the queue trigger), sharing an Azure Storage
+// account (Azurite). Real Nix builds, real skopeo.
 using System.Net;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using Azure.Storage.Queues;
 using Nixery.TestSupport;
 
-namespace Nixery.EndToEnd.Tests;
+namespace Nixery.EndToEnd.Tests.Functions;
 
 [Collection(PullCollection.Name)]
 public sealed class AzureClusterTests
 {
     private static readonly Dictionary<string, string> WaitForBuild = new() { ["NIXERY_BUILD_WAIT"] = "600" };
+
+    [Fact]
+    public async Task ANeverBuiltImagePullsAfterA429AndASecondImageReusesItsSharedLayers()
+    {
+        await using var cluster = await AzureCluster.StartAsync();
+        // A one-second wait: the cold build outlasts it, so skopeo meets 429 and retries.
+        var (http, registry) = await cluster.StartHttpAsync("http", new Dictionary<string, string> { ["NIXERY_BUILD_WAIT"] = "1" });
+        var worker = await cluster.StartWorkerAsync("worker");
+        var hostPort = $"{registry.Host}:{registry.Port}";
+        using var first = new TempDir("nixery-functions-first");
+        using var second = new TempDir("nixery-functions-second");
+
+        (await Clients.SkopeoCopyAsync(hostPort, "bash/curl:latest", first.Path)).EnsureSuccess("skopeo copy bash/curl");
+        var packedForFirst = worker.CountLines("packed layer");
+        (await Clients.SkopeoCopyAsync(hostPort, "bash/git:latest", second.Path)).EnsureSuccess("skopeo copy bash/git");
+        // The pull ends when the image is recorded; the invocation ends a moment later.
+        await worker.WaitForLogAsync("invocation.completed function=build", 2, TimeSpan.FromMinutes(1));
+
+        var answers = http.Invocations.Where(i => i.FunctionName == "registry").Select(i => i.Completion).ToList();
+        Assert.Contains("429", answers);
+        Assert.Contains("200", answers);
+        var builds = worker.Invocations.Where(i => i.FunctionName == "build").ToList();
+        Assert.Equal(2, builds.Count);
+        Assert.All(builds, b => Assert.True(b.Succeeded && b.Completion == "deleted", $"build invocation {b.InvocationId}: {b.Completion} {b.Message}"));
+        var shared = Clients.OciLayerDigests(first.Path).Intersect(Clients.OciLayerDigests(second.Path)).ToList();
+        Assert.NotEmpty(shared);
+        // Shared layers come from the layer cache: the second build packs only what is new.
+        var secondLayers = Clients.OciLayerDigests(second.Path).Count;
+        Assert.Equal(secondLayers - shared.Count, worker.CountLines("packed layer") - packedForFirst);
+        await AssertBlobsRedirectToTheEmulatorWithTheirBytesAsync(cluster, registry, "bash/git");
+    }
 
     [Fact]
     public async Task FiftyConcurrentMissesOnTwoAppsCauseOneBuildAndEveryClientPulls()
@@ -37,36 +70,37 @@ public sealed class AzureClusterTests
 
         foreach (var (registry, name) in new[] { (first, "one"), (second, "two") })
         {
-            var oci = Directory.CreateTempSubdirectory("nixery-azure-pull-").FullName;
-            (await Clients.SkopeoCopyAsync($"{registry.Host}:{registry.Port}", "bash/curl:latest", oci)).EnsureSuccess($"skopeo copy from app {name}");
-            Directory.Delete(oci, recursive: true);
+            using var oci = new TempDir("nixery-azure-pull");
+            (await Clients.SkopeoCopyAsync($"{registry.Host}:{registry.Port}", "bash/curl:latest", oci.Path)).EnsureSuccess($"skopeo copy from app {name}");
         }
 
-        await AssertBlobsRedirectToTheEmulatorWithTheirBytesAsync(cluster, first, "bash/curl");
         Assert.Equal(1, cluster.NixBuilds);
     }
 
     [Fact]
-    public async Task AWorkerKilledWhilePackingLeavesNothingBrokenAndAnotherWorkerFinishesTheImage()
+    public async Task AWorkerKilledWhilePackingLeavesNothingBrokenAndAnotherInstanceFinishesTheImage()
     {
         await using var cluster = await AzureCluster.StartAsync();
         var (_, registry) = await cluster.StartHttpAsync("http", WaitForBuild);
-        // Short leases and claims: the doomed worker's job and its claim on the layer it was
-        // packing lapse after 10 s instead of the defaults' minutes.
-        var shortLease = new Dictionary<string, string> { ["NIXERY_QUEUE_VISIBILITY"] = "10", ["NIXERY_LAYER_CLAIM_TTL"] = "10" };
-        var doomed = await cluster.StartWorkerAsync("doomed-worker", shortLease);
+        // Short claims: the doomed worker's claim on the layer it was packing lapses after 10 s;
+        // its host hides the message for 10 s, so the job reappears that soon after the crash.
+        var shortClaims = new Dictionary<string, string> { ["NIXERY_LAYER_CLAIM_TTL"] = "10" };
+        var doomed = await cluster.StartWorkerAsync("doomed-worker", shortClaims, visibility: TimeSpan.FromSeconds(10));
         using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
 
         var pull = client.GetAsync(new Uri(registry, "v2/bash/python3/manifests/latest"));
-        await doomed.WaitForLineAsync(@"packed layer \S+ 1/", TimeSpan.FromMinutes(5));
-        doomed.Kill();
+        await doomed.WaitForLogAsync(@"packed layer \S+ 1/", TimeSpan.FromMinutes(5));
+        doomed.KillWorker();
         // The survivor sweeps staging uploads older than 5 s: anything the doomed worker left.
-        var survivor = await cluster.StartWorkerAsync("survivor", new Dictionary<string, string>(shortLease) { ["NIXERY_STAGING_MAX_AGE"] = "5" });
+        var survivor = await cluster.StartWorkerAsync("survivor", new Dictionary<string, string>(shortClaims) { ["NIXERY_STAGING_MAX_AGE"] = "5" });
         using var response = await pull;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(0, doomed.CountLines("built image"));
         Assert.Equal(1, survivor.CountLines("built image"));
+        await survivor.WaitForLogAsync("invocation.completed function=build", TimeSpan.FromMinutes(1));
+        var retried = Assert.Single(survivor.Invocations, i => i.FunctionName == "build");
+        Assert.Equal(2, retried.DequeueCount);
         var container = new BlobContainerClient(cluster.Azurite.ConnectionString, cluster.Container);
         await AssertEveryImageNamesOnlyExistingBlobsAsync(container);
         var leftover = new List<string>();
@@ -78,7 +112,7 @@ public sealed class AzureClusterTests
         if (leftover.Count > 0)
         {
             // The doomed worker's upload, committed before it was moved: the sweep removes it.
-            var swept = await survivor.WaitForLineAsync($@"swept {leftover.Count} stale staging uploads", TimeSpan.FromMinutes(2));
+            var swept = await survivor.WaitForLogAsync($@"swept {leftover.Count} stale staging uploads", TimeSpan.FromMinutes(2));
             Assert.Contains("azure-blob", swept, StringComparison.Ordinal);
             await foreach (var staged in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "staging/", CancellationToken.None))
             {
@@ -88,32 +122,31 @@ public sealed class AzureClusterTests
     }
 
     [Fact]
-    public async Task AWorkerStoppedWithSigtermHandsItsJobBackAtOnce()
+    public async Task AStoppedInstanceCancelsItsBuildAndAnotherInstanceFinishesIt()
     {
         await using var cluster = await AzureCluster.StartAsync();
         var (_, registry) = await cluster.StartHttpAsync("http", WaitForBuild);
-        // A long lease: only a job handed back explicitly can reach the next worker in time.
-        var longLease = new Dictionary<string, string> { ["NIXERY_QUEUE_VISIBILITY"] = "3600" };
-        var stopping = await cluster.StartWorkerAsync("stopping-worker", longLease);
+        // The stopping instance's host hides the message for 20 s; a stop leaves it there (the
+        // build was cancelled mid-way), and the next instance takes it when it reappears.
+        var stopping = await cluster.StartWorkerAsync("stopping-worker", visibility: TimeSpan.FromSeconds(20));
         using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
 
         var pull = client.GetAsync(new Uri(registry, "v2/curl/git/perl/python3/manifests/latest"));
-        await stopping.WaitForLineAsync(@"packed layer \S+ 1/", TimeSpan.FromMinutes(5));
-        var exitCode = await stopping.StopAsync(TimeSpan.FromMinutes(1));
-        var next = await cluster.StartWorkerAsync("next-worker", longLease);
+        await stopping.WaitForLogAsync(@"packed layer \S+ 1/", TimeSpan.FromMinutes(5));
+        await stopping.DisposeAsync();
+        var next = await cluster.StartWorkerAsync("next-worker");
         using var response = await pull;
 
-        Assert.Equal(0, exitCode);
-        Assert.Equal(1, stopping.CountLines("returning job .* to the queue on shutdown"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(0, stopping.CountLines("built image"));
         Assert.Equal(1, next.CountLines("built image"));
     }
 
     [Fact]
     public async Task APackageSetThatAlwaysFailsEndsInThePoisonQueueAndA404WithTheReason()
     {
-        var set = Directory.CreateTempSubdirectory("nixery-failing-set-").FullName;
-        await File.WriteAllTextAsync(Path.Combine(set, "default.nix"), """
+        using var set = new TempDir("nixery-failing-set");
+        await File.WriteAllTextAsync(set.Combine("default.nix"), """
             { }:
             {
               broken = derivation {
@@ -124,21 +157,27 @@ public sealed class AzureClusterTests
               };
             }
             """);
-        await File.WriteAllTextAsync(Path.Combine(set, "nixery.json"),
+        await File.WriteAllTextAsync(set.Combine("nixery.json"),
             """{"name":"failing-fixture","linkClosure":false,"alwaysInclude":[],"shell":[],"system":"x86_64-linux"}""");
-        await using var cluster = await AzureCluster.StartAsync(set);
+        await using var cluster = await AzureCluster.StartAsync(set.Path);
         var (_, registry) = await cluster.StartHttpAsync("http", WaitForBuild);
-        await cluster.StartWorkerAsync("worker");
+        var worker = await cluster.StartWorkerAsync("worker");
 
-        var pull = await Clients.SkopeoCopyAsync($"{registry.Host}:{registry.Port}", "broken:latest", Directory.CreateTempSubdirectory().FullName);
+        var pull = await Clients.SkopeoCopyAsync($"{registry.Host}:{registry.Port}", "broken:latest", set.Combine("oci"));
 
         Assert.NotEqual(0, pull.ExitCode);
         Assert.Contains("manifest unknown", pull.Stderr, StringComparison.OrdinalIgnoreCase);
         Assert.Matches("builder for '/nix/store/[a-z0-9]{32}-always-broken.drv' failed", pull.Stderr);
-        var poison = new QueueClient(cluster.Azurite.ConnectionString, cluster.QueueName + "-poison");
-        var dead = (await poison.PeekMessagesAsync(maxMessages: 32)).Value;
+        // One delivery, completed: the function wrote the poison record itself, no retries.
+        await worker.WaitForLogAsync("invocation.completed function=build", TimeSpan.FromMinutes(1));
+        var build = Assert.Single(worker.Invocations, i => i.FunctionName == "build");
+        Assert.True(build.Succeeded && build.Completion == "deleted", $"{build.Completion} {build.Message}");
+        var dead = (await cluster.PoisonQueue.PeekMessagesAsync(maxMessages: 32)).Value;
         var message = Assert.Single(dead);
-        Assert.Contains("always-broken", message.Body.ToString() + DecodeBase64(message.Body.ToString()), StringComparison.Ordinal);
+        using var record = JsonDocument.Parse(DecodeBase64(message.Body.ToString()));
+        Assert.Matches("builder for '/nix/store/[a-z0-9]{32}-always-broken.drv' failed", record.RootElement.GetProperty("reason").GetString());
+        Assert.Contains("\"imageKey\"", record.RootElement.GetProperty("job").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, record.RootElement.GetProperty("dequeueCount").GetInt32());
 
         // Remembered: asking again answers from the recorded failure without starting Nix.
         using var client = new HttpClient();
@@ -146,20 +185,9 @@ public sealed class AzureClusterTests
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         Assert.Contains("always-broken", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(1, cluster.NixBuilds);
-        Directory.Delete(set, recursive: true);
     }
 
-    private static string DecodeBase64(string text)
-    {
-        try
-        {
-            return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(text));
-        }
-        catch (FormatException)
-        {
-            return "";
-        }
-    }
+    private static string DecodeBase64(string text) => Encoding.UTF8.GetString(Convert.FromBase64String(text));
 
     private static async Task AssertBlobsRedirectToTheEmulatorWithTheirBytesAsync(AzureCluster cluster, Uri registry, string image)
     {
