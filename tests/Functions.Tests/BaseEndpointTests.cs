@@ -3,8 +3,7 @@ using System.Net;
 
 namespace Nixery.Functions.Tests;
 
-[Collection(RegistryCollection.Name)]
-public sealed class BaseEndpointTests(RegistryFixture fixture)
+public abstract class BaseEndpointTests(IRegistryUnderTest fixture)
 {
     [Theory]
     [InlineData("GET", "/v2/")]
@@ -45,3 +44,9 @@ public sealed class BaseEndpointTests(RegistryFixture fixture)
         await ErrorAssert.HasErrorAsync(response, HttpStatusCode.NotFound, "NOT_FOUND");
     }
 }
+
+[Collection(RegistryCollection.Name)]
+public sealed class BaseEndpointTestsOnEmbeddedDefault(RegistryFixture fixture) : BaseEndpointTests(fixture);
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class BaseEndpointTestsOnFunctionsHost(FunctionsHostFixture fixture) : BaseEndpointTests(fixture);

@@ -6,8 +6,7 @@ using Nixery.Core.Manifests;
 
 namespace Nixery.Functions.Tests;
 
-[Collection(RegistryCollection.Name)]
-public sealed class BlobTests(RegistryFixture fixture)
+public abstract class BlobTests(IRegistryUnderTest fixture)
 {
     private string BlobPath => $"/v2/any/name/blobs/{fixture.TenBytesDigest}";
 
@@ -142,3 +141,9 @@ public sealed class BlobTests(RegistryFixture fixture)
         Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
     }
 }
+
+[Collection(RegistryCollection.Name)]
+public sealed class BlobTestsOnEmbeddedDefault(RegistryFixture fixture) : BlobTests(fixture);
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class BlobTestsOnFunctionsHost(FunctionsHostFixture fixture) : BlobTests(fixture);

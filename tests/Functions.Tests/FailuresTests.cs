@@ -195,8 +195,7 @@ public sealed class FailuresTests : IAsyncLifetime
 }
 
 /// <summary>Requests a browser or a scanner may send to the pages outside /v2/: never a 5xx.</summary>
-[Collection(RegistryCollection.Name)]
-public sealed class FailuresRobustnessTests(RegistryFixture fixture)
+public abstract class FailuresRobustnessTests(IRegistryUnderTest fixture)
 {
     public static TheoryData<string, string> OddRequests()
     {
@@ -226,10 +225,16 @@ public sealed class FailuresRobustnessTests(RegistryFixture fixture)
     [MemberData(nameof(OddRequests))]
     public async Task OddMethodsAndQueryStringsAreNeverServerErrors(string method, string target)
     {
-        await fixture.Instance.Store.SetStatusAsync("failures-odd-requests", new BuildStatus(BuildState.Failed, DateTimeOffset.UtcNow, "<broke>", null, ["&"], "x"), CancellationToken.None);
+        await fixture.Store.SetStatusAsync("failures-odd-requests", new BuildStatus(BuildState.Failed, DateTimeOffset.UtcNow, "<broke>", null, ["&"], "x"), CancellationToken.None);
 
-        var response = await RawHttp.SendAsync(fixture.Instance.BaseAddress, method, target);
+        var response = await RawHttp.SendAsync(fixture.BaseAddress, method, target);
 
         Assert.True(response.Status is >= 200 and < 500, $"{method} {target}: {response.Status} {response.Body}");
     }
 }
+
+[Collection(RegistryCollection.Name)]
+public sealed class FailuresRobustnessTestsOnEmbeddedDefault(RegistryFixture fixture) : FailuresRobustnessTests(fixture);
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class FailuresRobustnessTestsOnFunctionsHost(FunctionsHostFixture fixture) : FailuresRobustnessTests(fixture);

@@ -6,8 +6,7 @@ using Nixery.Core.Manifests;
 
 namespace Nixery.Functions.Tests;
 
-[Collection(RegistryCollection.Name)]
-public sealed class ManifestByDigestTests(RegistryFixture fixture)
+public abstract class ManifestByDigestTests(IRegistryUnderTest fixture)
 {
     [Fact]
     public async Task ManifestByDigestReturnsItsBytesMediaTypeAndDigest()
@@ -51,7 +50,7 @@ public sealed class ManifestByDigestTests(RegistryFixture fixture)
     [InlineData("{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\"")]
     public async Task JsonBlobThatIsNoManifestIsManifestUnknown(string json)
     {
-        var digest = await fixture.Instance.Store.PutBlobAsync(Encoding.UTF8.GetBytes(json), MediaTypes.OctetStream, CancellationToken.None);
+        var digest = await fixture.Store.PutBlobAsync(Encoding.UTF8.GetBytes(json), MediaTypes.OctetStream, CancellationToken.None);
 
         using var response = await fixture.Client.GetAsync($"/v2/hello/manifests/{digest}");
 
@@ -62,7 +61,7 @@ public sealed class ManifestByDigestTests(RegistryFixture fixture)
     public async Task OciManifestByDigestKeepsItsOwnMediaType()
     {
         var json = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[]}";
-        var digest = await fixture.Instance.Store.PutBlobAsync(Encoding.UTF8.GetBytes(json), MediaTypes.OciManifest, CancellationToken.None);
+        var digest = await fixture.Store.PutBlobAsync(Encoding.UTF8.GetBytes(json), MediaTypes.OciManifest, CancellationToken.None);
 
         using var response = await fixture.Client.GetAsync($"/v2/hello/manifests/{digest}");
 
@@ -82,3 +81,9 @@ public sealed class ManifestByDigestTests(RegistryFixture fixture)
         Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
     }
 }
+
+[Collection(RegistryCollection.Name)]
+public sealed class ManifestByDigestTestsOnEmbeddedDefault(RegistryFixture fixture) : ManifestByDigestTests(fixture);
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class ManifestByDigestTestsOnFunctionsHost(FunctionsHostFixture fixture) : ManifestByDigestTests(fixture);

@@ -12,8 +12,7 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Tests;
 
-[Collection(RegistryCollection.Name)]
-public sealed class ManifestNegotiationTests(RegistryFixture fixture) : IAsyncLifetime
+public abstract class ManifestNegotiationTests(IRegistryUnderTest fixture) : IAsyncLifetime
 {
     /// <summary>An image name no other test builds or stores.</summary>
     private const string Name = "negotiation/hello";
@@ -38,11 +37,10 @@ public sealed class ManifestNegotiationTests(RegistryFixture fixture) : IAsyncLi
 
     public async Task InitializeAsync()
     {
-        var store = fixture.Instance.Store;
+        var store = fixture.Store;
         _docker = await store.PutBlobAsync(Encoding.UTF8.GetBytes(DockerJson), Docker, CancellationToken.None);
         _oci = await store.PutBlobAsync(Encoding.UTF8.GetBytes(OciJson), Oci, CancellationToken.None);
-        var services = fixture.Instance.Services;
-        var (selection, source) = await services.GetRequiredService<SourceCatalog>().ResolveAsync(Name, "latest", CancellationToken.None);
+                var (selection, source) = await fixture.Sources.ResolveAsync(Name, "latest", CancellationToken.None);
         var image = ImageRequest.FromName(selection.Packages);
         var key = ImageKeys.For(image, source);
         var record = new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages, [
@@ -126,11 +124,10 @@ public sealed class ManifestNegotiationTests(RegistryFixture fixture) : IAsyncLi
     public async Task ImageRecordWithoutVariantsServesItsOneManifest()
     {
         // A record written before Variants existed (same shape, field absent).
-        var services = fixture.Instance.Services;
-        var (selection, source) = await services.GetRequiredService<SourceCatalog>().ResolveAsync("negotiation/old", "latest", CancellationToken.None);
+                var (selection, source) = await fixture.Sources.ResolveAsync("negotiation/old", "latest", CancellationToken.None);
         var image = ImageRequest.FromName(selection.Packages);
         var key = ImageKeys.For(image, source);
-        await fixture.Instance.Store.PutImageAsync(key, new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages), CancellationToken.None);
+        await fixture.Store.PutImageAsync(key, new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages), CancellationToken.None);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/negotiation/old/manifests/latest");
         request.Headers.TryAddWithoutValidation("Accept", Oci);
 
@@ -141,3 +138,9 @@ public sealed class ManifestNegotiationTests(RegistryFixture fixture) : IAsyncLi
         Assert.Equal([_docker.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
     }
 }
+
+[Collection(RegistryCollection.Name)]
+public sealed class ManifestNegotiationTestsOnEmbeddedDefault(RegistryFixture fixture) : ManifestNegotiationTests(fixture);
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class ManifestNegotiationTestsOnFunctionsHost(FunctionsHostFixture fixture) : ManifestNegotiationTests(fixture);

@@ -3,9 +3,13 @@
 // error JSON. Requests go over a raw socket so that nothing normalises them on the way.
 namespace Nixery.Functions.Tests;
 
-[Collection(RegistryCollection.Name)]
-public sealed class NeverServerErrorTests(RegistryFixture fixture)
+public abstract class NeverServerErrorTests(IRegistryUnderTest fixture)
 {
+    /// <summary>Whether the host in front of the app routes this path to a function at all; a
+    /// path it does not route gets the host's own 404, which the app cannot shape.</summary>
+    protected virtual bool HostRoutes(string path) => true;
+
+
     private const string Hex64 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     public static TheoryData<string> OddPaths => new()
@@ -57,18 +61,18 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
     [MemberData(nameof(OddPaths))]
     public async Task OddGetPathIsNeverAServerError(string path)
     {
-        var response = await RawHttp.SendAsync(fixture.Instance.BaseAddress, "GET", path);
+        var response = await RawHttp.SendAsync(fixture.BaseAddress, "GET", path);
 
-        AssertClientAnswer(response, expectBody: true);
+        AssertClientAnswer(response, expectBody: true, HostRoutes(path));
     }
 
     [Theory]
     [MemberData(nameof(OddPaths))]
     public async Task OddHeadPathIsNeverAServerError(string path)
     {
-        var response = await RawHttp.SendAsync(fixture.Instance.BaseAddress, "HEAD", path);
+        var response = await RawHttp.SendAsync(fixture.BaseAddress, "HEAD", path);
 
-        AssertClientAnswer(response, expectBody: false);
+        AssertClientAnswer(response, expectBody: false, HostRoutes(path));
     }
 
     public static TheoryData<string> OddRanges => new()
@@ -93,7 +97,6 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
         "BYTES=0-1",
         "bytes = 0-1",
         "bytes=1-2-3",
-        "bytes=٣-٤",
         "bytes=0-" + new string('9', 500),
         "bits=0-1",
         "=0-1",
@@ -105,7 +108,7 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
     public async Task OddRangeHeaderIsNeverAServerError(string range)
     {
         var response = await RawHttp.SendAsync(
-            fixture.Instance.BaseAddress,
+            fixture.BaseAddress,
             "GET",
             $"/v2/hello/blobs/{fixture.TenBytesDigest}",
             [("Range", range)]);
@@ -118,7 +121,7 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
     public async Task OddRangeHeaderOnAManifestIsNeverAServerError(string range)
     {
         var response = await RawHttp.SendAsync(
-            fixture.Instance.BaseAddress,
+            fixture.BaseAddress,
             "GET",
             $"/v2/hello/manifests/{fixture.ManifestDigest}",
             [("Range", range)]);
@@ -136,7 +139,7 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
     public async Task OddHeaderOnAManifestIsNeverAServerError(string name, string value)
     {
         var response = await RawHttp.SendAsync(
-            fixture.Instance.BaseAddress,
+            fixture.BaseAddress,
             "GET",
             $"/v2/hello/manifests/{fixture.ManifestDigest}",
             [(name, value)]);
@@ -144,9 +147,23 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
         AssertClientAnswer(response, expectBody: true);
     }
 
-    private static void AssertClientAnswer(RawResponse response, bool expectBody)
+    /// <summary>A header value that is not ASCII (Arabic-Indic digits).</summary>
+    protected async Task NonAsciiRangeHeaderIsNeverAServerErrorAsync()
+    {
+        var response = await RawHttp.SendAsync(fixture.BaseAddress, "GET", $"/v2/hello/blobs/{fixture.TenBytesDigest}", [("Range", "bytes=٣-٤")]);
+
+        AssertClientAnswer(response, expectBody: true);
+    }
+
+    private static void AssertClientAnswer(RawResponse response, bool expectBody, bool routed = true)
     {
         Assert.True(response.Status is 200 or 206 or (>= 400 and < 500), $"status {response.Status}: {response.Body}");
+        if (!routed)
+        {
+            Assert.Equal(404, response.Status);
+            return;
+        }
+
         if (response.Status >= 400)
         {
             Assert.Equal("application/json", response.Headers.GetValueOrDefault("Content-Type"));
@@ -160,4 +177,24 @@ public sealed class NeverServerErrorTests(RegistryFixture fixture)
             }
         }
     }
+}
+
+[Collection(RegistryCollection.Name)]
+public sealed class NeverServerErrorTestsOnEmbeddedDefault(RegistryFixture fixture) : NeverServerErrorTests(fixture)
+{
+    /// <summary>Only here: behind Azure Functions such a request stops at the host, which forwards
+    /// with YARP over SocketsHttpHandler (DefaultHttpProxyService), and that refuses header
+    /// values that are not ASCII, so the request never reaches the app.</summary>
+    [Fact]
+    public Task NonAsciiRangeHeaderIsNeverAServerError() => NonAsciiRangeHeaderIsNeverAServerErrorAsync();
+}
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class NeverServerErrorTestsOnFunctionsHost(FunctionsHostFixture fixture) : NeverServerErrorTests(fixture)
+{
+    /// <summary>The host matches function routes with ASP.NET Core's template matcher
+    /// (WebScriptHostHttpRoutesManager, WebJobsRouteBuilder), whose catch-all parameter cannot
+    /// start at an empty segment: "/v2//manifests/latest" is the host's 404, never the app's
+    /// ("/v2/a//b/…" reaches the app).</summary>
+    protected override bool HostRoutes(string path) => !path.StartsWith("/v2//", StringComparison.Ordinal);
 }

@@ -2,12 +2,15 @@
 // a loopback port with its own storage folder. No in-process worker and no build wait, so
 // a request that does reach the build path answers 429 at once instead of running Nix.
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Nixery.Core.Manifests;
+using Nixery.Core.Sources;
+using Nixery.Core.Storage;
 using Nixery.TestSupport;
 
 namespace Nixery.Functions.Tests;
 
-public sealed class RegistryFixture : IAsyncLifetime
+public sealed class RegistryFixture : IAsyncLifetime, IRegistryUnderTest
 {
     /// <summary>The ten bytes of <see cref="TenBytes"/>.</summary>
     public const string TenBytesText = "0123456789";
@@ -25,6 +28,12 @@ public sealed class RegistryFixture : IAsyncLifetime
     public RegistryInstance Instance => _instance ?? throw new InvalidOperationException("not started");
 
     public HttpClient Client => Instance.Client;
+
+    public Uri BaseAddress => Instance.BaseAddress;
+
+    public RegistryStore Store => Instance.Store;
+
+    public SourceCatalog Sources => Instance.Services.GetRequiredService<SourceCatalog>();
 
     public static byte[] TenBytes => Encoding.ASCII.GetBytes(TenBytesText);
 

@@ -4,8 +4,7 @@ using System.Net;
 
 namespace Nixery.Functions.Tests;
 
-[Collection(RegistryCollection.Name)]
-public sealed class ValidationTests(RegistryFixture fixture)
+public abstract class ValidationTests(IRegistryUnderTest fixture)
 {
     private const string Hex64 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -57,7 +56,7 @@ public sealed class ValidationTests(RegistryFixture fixture)
     {
         // Kestrel refuses a path that decodes to a NUL before routing, so this 400 comes
         // without the registry error body; what matters is that it is a 400, not a lookup.
-        var response = await RawHttp.SendAsync(fixture.Instance.BaseAddress, "GET", path);
+        var response = await RawHttp.SendAsync(fixture.BaseAddress, "GET", path);
 
         Assert.Equal(400, response.Status);
     }
@@ -187,3 +186,9 @@ public sealed class ValidationTests(RegistryFixture fixture)
         Assert.Contains("pull-only", message, StringComparison.Ordinal);
     }
 }
+
+[Collection(RegistryCollection.Name)]
+public sealed class ValidationTestsOnEmbeddedDefault(RegistryFixture fixture) : ValidationTests(fixture);
+
+[Collection(FunctionsHostCollection.Name)]
+public sealed class ValidationTestsOnFunctionsHost(FunctionsHostFixture fixture) : ValidationTests(fixture);
