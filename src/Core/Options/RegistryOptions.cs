@@ -74,6 +74,10 @@ public sealed record RegistryOptions
     /// <summary>NIXERY_WORKERS: builds the in-process worker runs at once (0: no worker here).</summary>
     public int Workers { get; init; } = 1;
 
+    /// <summary>NIXERY_PACK_CONCURRENCY: layers a worker packs at once, and chunks of deflate it
+    /// compresses at once (the cores packing may use); default the processor count.</summary>
+    public int PackConcurrency { get; init; } = Environment.ProcessorCount;
+
     /// <summary>NIXERY_MAX_DEQUEUE: times a build job is handed out (workers crashing or
     /// stopping mid-build) before it goes to the poison queue and the image is failed.</summary>
     public int MaxDequeueCount { get; init; } = 3;
@@ -129,6 +133,7 @@ public sealed record RegistryOptions
             LayerBudget = Settings.Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
             Layering = Settings.NonEmpty(config["NIXERY_LAYERING"]) ?? defaults.Layering,
             Workers = Settings.Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
+            PackConcurrency = Settings.Int(config, "NIXERY_PACK_CONCURRENCY", defaults.PackConcurrency, 1, 256, errors),
             MaxDequeueCount = Settings.Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
             LayerClaimTtl = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_LAYER_CLAIM_TTL", (int)defaults.LayerClaimTtl.TotalSeconds, 3, 3600, errors)),
             StagingMaxAge = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 1, 604800, errors)),
