@@ -38,7 +38,8 @@ public class ParallelDeflateTests
     {
         var input = MixedBytes(length, seed: length);
 
-        var gzip = await CompressAsync(input, new PackingPool(3));
+        using var pool = new PackingPool(3);
+        var gzip = await CompressAsync(input, pool);
 
         Assert.Equal(input, Gunzip(gzip));
         await AssertOneValidMemberAsync(gzip, input.Length);
@@ -49,9 +50,12 @@ public class ParallelDeflateTests
     {
         var input = MixedBytes((5 * Chunk.Size) + 777, seed: 7);
 
-        var one = await CompressAsync(input, new PackingPool(1));
-        var two = await CompressAsync(input, new PackingPool(2));
-        var eight = await CompressAsync(input, new PackingPool(8));
+        using var pool1 = new PackingPool(1);
+        using var pool2 = new PackingPool(2);
+        using var pool8 = new PackingPool(8);
+        var one = await CompressAsync(input, pool1);
+        var two = await CompressAsync(input, pool2);
+        var eight = await CompressAsync(input, pool8);
 
         Assert.Equal(one, two);
         Assert.Equal(one, eight);
@@ -66,8 +70,10 @@ public class ParallelDeflateTests
         tree.AddFile("3a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-big/text.txt", MixedBytes(Chunk.Size + 99, seed: 2));
         var hello = tree.AddHello("0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-hello-2.12");
 
-        var (serial, serialBytes) = await PackAsync([big, hello], new PackingPool(1));
-        var (parallel, parallelBytes) = await PackAsync([big, hello], new PackingPool(4));
+        using var pool1 = new PackingPool(1);
+        using var pool4 = new PackingPool(4);
+        var (serial, serialBytes) = await PackAsync([big, hello], pool1);
+        var (parallel, parallelBytes) = await PackAsync([big, hello], pool4);
 
         Assert.Equal(serial, parallel);
         Assert.Equal(serialBytes, parallelBytes);
@@ -86,13 +92,14 @@ public class ParallelDeflateTests
     public async Task LayersPackedAtOnceOnOnePoolAreEachWhatTheyAreAlone()
     {
         var inputs = Enumerable.Range(0, 6).Select(i => MixedBytes((i * Chunk.Size / 2) + i, seed: 10 + i)).ToList();
+        using var single = new PackingPool(1);
         var alone = new List<byte[]>();
         foreach (var input in inputs)
         {
-            alone.Add(await CompressAsync(input, new PackingPool(1)));
+            alone.Add(await CompressAsync(input, single));
         }
 
-        var shared = new PackingPool(2);
+        using var shared = new PackingPool(2);
         var together = await Task.WhenAll(inputs.Select(input => Task.Run(() => CompressAsync(input, shared))));
 
         Assert.Equal(alone, together);
