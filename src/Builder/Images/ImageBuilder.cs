@@ -16,6 +16,7 @@
 //      not depend on it, and the manifest lists the layers in their fixed order.
 //   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
 //   5. The image index entry is written last; then the status says done.
+// Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
 // A package set that builds several systems (nixery.json "systems") gives an image whose name
 // does not choose an architecture an OCI index: steps 1–4 run per system this worker can
 // build, the index goes in as a blob after their manifests, and the record lists it beside
@@ -198,10 +199,16 @@ public sealed class ImageBuilder(
 
         // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
         var layers = new BuiltLayer[count];
+        var progress = new BuildProgress(store, job.ImageKey, count, time, logger);
+        await progress.StartAsync(ct);
         await Parallel.ForEachAsync(
             work.OrderByDescending(w => w.Size).ThenBy(w => w.Index),
             new ParallelOptions { MaxDegreeOfParallelism = _packing.Concurrency, CancellationToken = ct },
-            async (w, token) => layers[w.Index] = await LayerAsync(w.Key, s => w.Pack(s, token), image.Name, w.Index + 1, count, token));
+            async (w, token) =>
+            {
+                layers[w.Index] = await LayerAsync(w.Key, s => w.Pack(s, token), image.Name, w.Index + 1, count, token);
+                await progress.LayerReadyAsync(token);
+            });
 
         var hasShell = ready.TopLevel.Any(p => StoreNames.PackageName(p).StartsWith("bash", StringComparison.Ordinal));
         var config = ImageConfigWriter.Config(arch, layers, hasShell);

@@ -25,8 +25,8 @@ public sealed class PackConcurrencyTests
     {
         using var dir = new TempDir("nixery-pack-concurrency");
 
-        var (serialStore, serial) = await BuildAsync(Path.Combine(dir.Path, "one"), concurrency: 1);
-        var (parallelStore, parallel) = await BuildAsync(Path.Combine(dir.Path, "four"), concurrency: 4);
+        var (serialStore, serial, key) = await BuildAsync(Path.Combine(dir.Path, "one"), concurrency: 1);
+        var (parallelStore, parallel, _) = await BuildAsync(Path.Combine(dir.Path, "four"), concurrency: 4);
 
         Assert.Equal(
             serial.StoredVariants().Select(v => $"{v.MediaType} {v.Digest} {v.Size}"),
@@ -35,6 +35,10 @@ public sealed class PackConcurrencyTests
         Assert.Equal(layers, await LayerDigestsAsync(parallelStore, parallel));
         Assert.True(layers.Count > 10, $"shell/git has {layers.Count} layers");
 
+        // Waiting clients were told the progress; the last record says every layer is ready.
+        var status = await serialStore.GetStatusAsync(key, CancellationToken.None);
+        Assert.Equal((BuildState.Building, layers.Count, layers.Count), (status!.State, status.LayersReady, status.LayersTotal));
+
         // The largest layer is several deflate chunks and still one valid gzip member.
         var largest = layers.MaxBy(l => l.Size);
         Assert.True(largest.Size > 2 * 1024 * 1024, $"largest layer is {largest.Size} bytes");
@@ -42,7 +46,7 @@ public sealed class PackConcurrencyTests
         await Nixery.Builder.Tests.Packing.Tools.RunAsync("pigz", "-t", blob);
     }
 
-    private static async Task<(RegistryStore Store, ImageRecord Image)> BuildAsync(string storage, int concurrency)
+    private static async Task<(RegistryStore Store, ImageRecord Image, string Key)> BuildAsync(string storage, int concurrency)
     {
         var store = new RegistryStore(new FileSystemStorage(storage));
         var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
@@ -56,7 +60,7 @@ public sealed class PackConcurrencyTests
         var source = new PackageSource("path", RepoPaths.PackageSetDir, PathSource.HashTree(RepoPaths.PackageSetDir));
         var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), ImageKeys.For(request, source), request, source);
         var outcome = await builder.BuildAsync(job, CancellationToken.None);
-        return (store, Assert.IsType<ImageBuilt>(outcome).Image);
+        return (store, Assert.IsType<ImageBuilt>(outcome).Image, job.ImageKey);
     }
 
     private static async Task<List<(Digest Digest, long Size)>> LayerDigestsAsync(RegistryStore store, ImageRecord image)
