@@ -22,6 +22,13 @@ using Nixery.Builder.Packing;
 const int Runs = 3;
 var candidates = args.Contains("--candidates");
 args = [.. args.Where(a => a != "--candidates")];
+string? once = null; // --once FILE: pack the paths into FILE and exit, for timing the whole process from outside
+if (args.Length >= 2 && args[0] == "--once")
+{
+    once = args[1];
+    args = args[2..];
+}
+
 var paths = args.Length > 0 ? args : ["/usr/lib/python3.11", "/usr/share/perl"];
 paths = paths.Select(p => Path.GetFullPath(p).TrimEnd('/')).ToArray();
 foreach (var path in paths)
@@ -31,6 +38,13 @@ foreach (var path in paths)
         Console.Error.WriteLine($"no such path: {path} (give store paths or directories as arguments)");
         return 2;
     }
+}
+
+if (once is not null)
+{
+    await using var file = new FileStream(once, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+    await LayerPacker.PackStorePathsAsync(paths, file, CancellationToken.None);
+    return 0;
 }
 
 var inputBytes = paths.Sum(InputBytes);
