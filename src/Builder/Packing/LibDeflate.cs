@@ -5,20 +5,25 @@
 // deflate we use must give the same bytes on every CPU a deployment can mix, and it must
 // be pinned, because every library's output changes between versions.
 //
-// Measured on the bench/packing folders (72 MB of tar, this 2-core machine, bench/deflate):
+// Measured with bench/packing --candidates (one thread each, the 72 MB tar of its folders,
+// this 2-core machine, issue 14):
 //
-//   candidate                         speed vs gzip -6   size vs gzip -6   same bytes on every CPU?
-//   classic zlib 1.2.13, level 6            1.0×             1.000         yes: no CPU dispatch
-//   libdeflate 1.14, level 6               ~2.5×            ~0.985 (1 MiB blocks)   yes (below)
-//   ISA-L 2.30 igzip, level 3              ~4–5×             1.12          no (below); too large anyway
-//   zlib-ng 2.2 (.NET's), level 6          (bench/deflate)                 not across versions (below)
+//   candidate                                      time vs gzip -6   size vs gzip -6   same bytes on every CPU?
+//   classic zlib 1.2.13, level 6 (pigz -p 1)            0.88              0.997          yes: no CPU dispatch
+//   libdeflate 1.14, level 6 (chosen)                   0.28              0.983          yes (below)
+//   libdeflate 1.14, level 5                            0.23              0.991          yes (below)
+//   ISA-L 2.30 (igzip), level 3, its strongest          0.15              1.121          no (below)
+//   zlib-ng (.NET 10's DeflateStream), level 6          0.35              1.015          not across versions (below)
 //
-// Why the output is the same on every x86-64 feature level (and arm64), from the 1.14 source:
+// Level 6: 1.7 % smaller than gzip -6 at 3.6 times its speed (level 7 saves 0.5 % more for 40 %
+// more time); cut into 1 MiB chunks it loses 0.2 % (DeflateChunks.cs).
+//
+// Why the output is the same on every x86-64 feature level, from the 1.14 source:
 // - compression has no run-time CPU dispatch: lib/deflate_compress.c includes no
-//   cpu_features.h; its only SIMD (lib/x86/matchfinder_impl.h) picks SSE2 or AVX2 at compile
-//   time (HAVE_AVX2_NATIVE, i.e. the package's -march, which Debian leaves at the x86-64
-//   baseline) for matchfinder_init/_rebase, which fill and saturating-add constants into the
-//   hash tables: the same values whichever is compiled in. The match finder, the lazy
+//   cpu_features.h; its only SIMD (lib/x86/matchfinder_impl.h, and lib/arm/ with NEON) is
+//   chosen at compile time (HAVE_AVX2_NATIVE, i.e. the package's -march, which Debian leaves
+//   at the x86-64 baseline) for matchfinder_init/_rebase, which fill and saturating-add
+//   constants into the hash tables: the same values whichever is compiled in. The match finder, the lazy
 //   parser, block splitting and Huffman code building are integer C.
 // - the run-time dispatch libdeflate does have (x86/cpu_features.c) serves crc32 and adler32
 //   (PCLMUL/AVX) and decompression (BMI2): checksums are one mathematical value however
