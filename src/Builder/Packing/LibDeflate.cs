@@ -6,17 +6,17 @@
 // be pinned, because every library's output changes between versions.
 //
 // Measured with bench/packing --candidates (one thread each, the 72 MB tar of its folders,
-// this 2-core machine, issue 14):
+// this 2-core machine shared with other work, issue 14; times from two runs):
 //
 //   candidate                                      time vs gzip -6   size vs gzip -6   same bytes on every CPU?
-//   classic zlib 1.2.13, level 6 (pigz -p 1)            0.88              0.997          yes: no CPU dispatch
-//   libdeflate 1.14, level 6 (chosen)                   0.28              0.983          yes (below)
-//   libdeflate 1.14, level 5                            0.23              0.991          yes (below)
-//   ISA-L 2.30 (igzip), level 3, its strongest          0.15              1.121          no (below)
-//   zlib-ng (.NET 10's DeflateStream), level 6          0.35              1.015          not across versions (below)
+//   classic zlib 1.2.13, level 6 (pigz -p 1)         0.88–0.99           0.997          yes: no CPU dispatch
+//   libdeflate 1.14, level 6 (chosen)                0.28–0.38           0.983          yes (below)
+//   libdeflate 1.14, level 5                         0.23–0.28           0.991          yes (below)
+//   ISA-L 2.30 (igzip), level 3, its strongest       0.15–0.22           1.121          no (below)
+//   zlib-ng (.NET 10's DeflateStream), level 6       0.35–0.45           1.015          not across versions (below)
 //
-// Level 6: 1.7 % smaller than gzip -6 at 3.6 times its speed (level 7 saves 0.5 % more for 40 %
-// more time); cut into 1 MiB chunks it loses 0.2 % (DeflateChunks.cs).
+// Level 6: 1.7 % smaller than gzip -6 at about three times its speed (level 7 saves 0.5 % more
+// for 40–70 % more time); cut into 1 MiB chunks it loses 0.2 % (DeflateChunks.cs).
 //
 // Why the output is the same on every x86-64 feature level, from the 1.14 source:
 // - compression has no run-time CPU dispatch: lib/deflate_compress.c includes no
