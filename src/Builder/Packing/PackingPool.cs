@@ -5,9 +5,9 @@
 // - Compression: Concurrency threads of the pool's own compress chunks, one at a time each,
 //   oldest first, each with its own compressor (libdeflate's state is 668,295 bytes at level
 //   6, plus zlib's inflate state and 32 KiB window for the walk). Not the .NET thread pool:
-//   a chunk keeps a thread busy for tens of milliseconds, and the thread pool, which starts
-//   with one thread per processor and adds more slowly, would leave the tar writers' file
-//   reads queued behind them (measured: packing ran at two thirds of the speed).
+//   a chunk keeps a thread busy for 15 ms or more, and the thread pool starts with one
+//   thread per processor and adds more only slowly, so the tar writers' file reads and the
+//   uploads, which run there, could queue behind compression.
 // - Memory: at most 2 × Concurrency chunk buffers exist (1 MiB of tar in, 1 MiB + 1 KiB of
 //   deflate out). A layer never holds more than Concurrency + 1 of them, and a layer that
 //   finds none free reuses its own oldest once that is written out, so no layer waits on
