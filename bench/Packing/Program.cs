@@ -1,13 +1,17 @@
 // How fast LayerPacker turns directories into a gzipped layer, next to what GNU tar and
 // gzip take for the same directories on the same machine in the same run:
 //
-//   ours:      LayerPacker.PackStorePathsAsync(paths) → discarded (digests and size computed)
+//   ours:      LayerPacker.PackStorePathsAsync(paths) → discarded (digests and size computed),
+//              deflate chunks compressed on every processor (PackingPool.Default)
 //   reference: bash -c 'tar -c --sort=name -f - PATHS | gzip -6 | wc -c'
+//   and:       the same with pigz -6 (every processor)
 //
-// The reference runs tar and gzip as two processes in a pipe (two cores, no hashing); ours
-// is one thread that also computes both SHA-256s. Each side is measured three times, after
-// one untimed pass that warms the page cache. A second section times layer grouping of a
-// random 5,000-path graph. Only ratios are meaningful across machines; nothing here asserts.
+// The references run tar and the compressor as processes in a pipe (no hashing); ours also
+// computes both SHA-256s. Each is measured three times, after one untimed pass that warms
+// the page cache. A second section (--candidates) compresses the same tar, one thread each,
+// with every deflate we considered (LibDeflate.cs says which we chose and why). A third times
+// layer grouping of a random 5,000-path graph. Only ratios are meaningful across machines;
+// nothing here asserts.
 using System.Diagnostics;
 using System.Globalization;
 using Nixery.Bench;
@@ -16,6 +20,15 @@ using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
 
 const int Runs = 3;
+var candidates = args.Contains("--candidates");
+args = [.. args.Where(a => a != "--candidates")];
+string? once = null; // --once FILE: pack the paths into FILE and exit, for timing the whole process from outside
+if (args.Length >= 2 && args[0] == "--once")
+{
+    once = args[1];
+    args = args[2..];
+}
+
 var paths = args.Length > 0 ? args : ["/usr/lib/python3.11", "/usr/share/perl"];
 paths = paths.Select(p => Path.GetFullPath(p).TrimEnd('/')).ToArray();
 foreach (var path in paths)
@@ -27,21 +40,33 @@ foreach (var path in paths)
     }
 }
 
+if (once is not null)
+{
+    await using var file = new FileStream(once, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+    await LayerPacker.PackStorePathsAsync(paths, file, CancellationToken.None);
+    return 0;
+}
+
 var inputBytes = paths.Sum(InputBytes);
 Console.WriteLine($"packing {string.Join(' ', paths)}");
 Console.WriteLine($"input: {inputBytes:N0} bytes in regular files");
 Console.WriteLine();
 
+Console.WriteLine($"load average before: {LoadAverage()}");
+
 // Warm-up: read everything once through each path (page cache, JIT).
 await PackOursAsync(paths);
-await PackReferenceAsync(paths);
+await PackReferenceAsync(paths, "gzip -6");
 
 var rows = new List<(double Ours, double Reference, long OurSize, long ReferenceSize)>();
+var pigzRows = new List<double>();
 for (var run = 0; run < Runs; run++)
 {
     var (ourTime, ourSize) = await PackOursAsync(paths);
-    var (referenceTime, referenceSize) = await PackReferenceAsync(paths);
+    var (referenceTime, referenceSize) = await PackReferenceAsync(paths, "gzip -6");
+    var (pigzTime, _) = await PackReferenceAsync(paths, "pigz -6");
     rows.Add((ourTime, referenceTime, ourSize, referenceSize));
+    pigzRows.Add(ourTime / pigzTime);
 }
 
 var header = $"{"run",-6}{"input bytes",16}{"ours s",10}{"tar|gzip s",12}{"time ratio",12}{"ours MB/s",11}{"ours gz bytes",16}{"ref gz bytes",16}{"size ratio",12}";
@@ -61,7 +86,14 @@ Console.WriteLine(new string('-', header.Length));
 PrintRow("median", median);
 Console.WriteLine();
 Console.WriteLine("time ratio = ours / reference (below 1: we are faster); size ratio = our gzip bytes / reference gzip bytes");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours / tar | pigz -6 ({Environment.ProcessorCount} processors): median {Median(pigzRows):F2} ({string.Join(", ", pigzRows.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})"));
+Console.WriteLine($"load average after: {LoadAverage()}");
 Console.WriteLine();
+
+if (candidates)
+{
+    await DeflateCandidates.RunAsync(paths);
+}
 
 // Grouping: a random 5,000-path closure, budget 94.
 var (graph, topLevel) = RandomGraphs.Closure(5_000, seed: 1);
@@ -108,7 +140,9 @@ static async Task<(double Seconds, long Size)> PackOursAsync(string[] paths)
     return (watch.Elapsed.TotalSeconds, layer.Size);
 }
 
-static async Task<(double Seconds, long Size)> PackReferenceAsync(string[] paths)
+static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+
+static async Task<(double Seconds, long Size)> PackReferenceAsync(string[] paths, string compressor)
 {
     var quoted = string.Join(' ', paths.Select(p => "'" + p.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
     var start = new ProcessStartInfo("bash")
@@ -118,7 +152,7 @@ static async Task<(double Seconds, long Size)> PackReferenceAsync(string[] paths
         UseShellExecute = false,
     };
     start.ArgumentList.Add("-c");
-    start.ArgumentList.Add($"set -o pipefail; tar -c --sort=name -f - {quoted} 2>/dev/null | gzip -6 | wc -c");
+    start.ArgumentList.Add($"set -o pipefail; tar -c --sort=name -f - {quoted} 2>/dev/null | {compressor} | wc -c");
     var watch = Stopwatch.StartNew();
     using var process = Process.Start(start)!;
     var stdout = await process.StandardOutput.ReadToEndAsync();

@@ -9,6 +9,7 @@ using System.Net;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Nixery.Builder.Layers;
+using Nixery.Core.Names;
 using Nixery.Core.Storage;
 using Nixery.TestSupport;
 
@@ -110,7 +111,7 @@ public sealed class PopularityTests
         var settings = new Dictionary<string, string?> { ["NIXERY_BUILD_WAIT"] = "600", ["NIXERY_LAYER_BUDGET"] = "20" };
         var expat = (await ProcessRunner.RunAsync("nix-build", ["--no-out-link", RepoPaths.PackageSetDir, "-A", "debian.libexpat1"], CommandTimeout))
             .EnsureSuccess("nix-build debian.libexpat1").Stdout.Trim();
-        var expatLayer = LayerGroup.KeyOf([expat]);
+        var expatLayer = ImageKeys.LayerKey(LayerGroup.KeyOf([expat])); // the layer cache key of exactly that path
         await using var plain = await RegistryInstance.StartAsync(temp.Combine("plain"), settings);
         var plainLayers = await ManifestLayerCountAsync(plain, "git");
 

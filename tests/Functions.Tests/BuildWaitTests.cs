@@ -3,6 +3,7 @@
 // No in-process worker here: the test is about the HTTP answer and the enqueued job.
 using System.Net;
 using Nixery.Core.Queue;
+using Nixery.Functions.Builds;
 using Nixery.Core.Storage;
 using Nixery.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,5 +56,58 @@ public sealed class BuildWaitTests
 
         var status = await instance.Store.GetStatusAsync(lease.Job.ImageKey, CancellationToken.None);
         Assert.Equal(BuildState.Queued, status?.State);
+    }
+}
+
+/// <summary>What a request does when its wait is over and the build still runs, decided from the
+/// progress the worker records (layers ready of the total, since when it packs).</summary>
+public sealed class BuildEstimateTests
+{
+    private static readonly DateTimeOffset Since = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static BuildStatus Packing(int ready, int total) =>
+        new(BuildState.Building, Since, LayersReady: ready, LayersTotal: total, PackingSince: Since);
+
+    [Fact]
+    public void TimeLeftIsTheTimePerReadyLayerTimesTheLayersLeft()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(2), BuildCoordinator.EstimateLeft(Packing(45, 60), Since.AddSeconds(6)));
+    }
+
+    [Fact]
+    public void NoEstimateWithoutALayerReadyOrWithoutProgress()
+    {
+        Assert.Null(BuildCoordinator.EstimateLeft(Packing(0, 60), Since.AddSeconds(6)));
+        Assert.Null(BuildCoordinator.EstimateLeft(new BuildStatus(BuildState.Building, Since), Since.AddSeconds(6)));
+        Assert.Null(BuildCoordinator.EstimateLeft(new BuildStatus(BuildState.Queued, Since), Since.AddSeconds(6)));
+        Assert.Null(BuildCoordinator.EstimateLeft(null, Since));
+    }
+
+    [Fact]
+    public void ABuildDueWithinTheRetryAfterIsWaitedForOnce()
+    {
+        var nearlyDone = Packing(58, 60); // 20 s for 58 layers: 0.7 s left
+
+        Assert.Equal(new WaitDecision(TimeSpan.FromSeconds(5), 5),
+            BuildCoordinator.AtDeadline(nearlyDone, Since.AddSeconds(20), 5, extended: false));
+        Assert.Equal(new WaitDecision(null, 1),
+            BuildCoordinator.AtDeadline(nearlyDone, Since.AddSeconds(20), 5, extended: true));
+    }
+
+    [Fact]
+    public void AFarBuildIsAnswered429WithRetryAfterAtMostTheSetting()
+    {
+        Assert.Equal(new WaitDecision(null, 5),
+            BuildCoordinator.AtDeadline(Packing(10, 60), Since.AddSeconds(20), 5, extended: false));
+        Assert.Equal(new WaitDecision(null, 5),
+            BuildCoordinator.AtDeadline(new BuildStatus(BuildState.Queued, Since), Since.AddSeconds(20), 5, extended: false));
+    }
+
+    [Fact]
+    public void AfterWaitingMoreTheRetryAfterIsTheEstimateLeft()
+    {
+        // 27 s for 40 of 60 layers: 13.5 s left, said as 5 (the setting); 57 of 60: 1.4 s → 2.
+        Assert.Equal(5, BuildCoordinator.AtDeadline(Packing(40, 60), Since.AddSeconds(27), 5, extended: true).RetryAfterSeconds);
+        Assert.Equal(2, BuildCoordinator.AtDeadline(Packing(57, 60), Since.AddSeconds(27), 5, extended: true).RetryAfterSeconds);
     }
 }

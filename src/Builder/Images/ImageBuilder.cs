@@ -10,9 +10,13 @@
 //      always names a blob that exists. A worker claims a layer before packing it; another
 //      worker that needs the same layer meanwhile waits for the record instead of packing
 //      it twice. The packer renews its claim; one not renewed for NIXERY_LAYER_CLAIM_TTL
-//      belongs to a dead worker and is taken over.
+//      belongs to a dead worker and is taken over. Up to NIXERY_PACK_CONCURRENCY layers
+//      are packed at once, the largest first, on one PackingPool that also bounds the
+//      cores and memory their compression takes (Packing/PackingPool.cs); a layer's bytes do
+//      not depend on it, and the manifest lists the layers in their fixed order.
 //   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
 //   5. The image index entry is written last; then the status says done.
+// Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
 // A package set that builds several systems (nixery.json "systems") gives an image whose name
 // does not choose an architecture an OCI index: steps 1–4 run per system this worker can
 // build, the index goes in as a blob after their manifests, and the record lists it beside
@@ -33,7 +37,9 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Images;
 
-public sealed record ImageBuilderOptions(int LayerBudget, TimeSpan LayerClaimStaleAfter);
+/// <param name="PackConcurrency">NIXERY_PACK_CONCURRENCY: layers packed, and chunks compressed,
+/// at once; 0 for the processor count.</param>
+public sealed record ImageBuilderOptions(int LayerBudget, TimeSpan LayerClaimStaleAfter, int PackConcurrency = 0);
 
 /// <summary>How a build ended, for the status record.</summary>
 public abstract record BuildOutcome;
@@ -60,6 +66,8 @@ public sealed class ImageBuilder(
     private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
 
     private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    private readonly PackingPool _packing = new(options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
 
     public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
     {
@@ -176,15 +184,31 @@ public sealed class ImageBuilder(
 
         // Most popular first; the key breaks ties so the order never depends on the grouper's.
         var ordered = groups.OrderByDescending(g => g.MergeRating).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
-        var layers = new List<BuiltLayer>(ordered.Count + 1);
+        var count = ordered.Count + 1;
+        var work = new List<(int Index, string Key, long Size, Func<Stream, CancellationToken, Task<PackedLayer>> Pack)>(count);
+        var sizes = ready.Graph.Paths.ToDictionary(p => p.Path, p => p.NarSize, StringComparer.Ordinal);
         for (var i = 0; i < ordered.Count; i++)
         {
             var group = ordered[i];
-            layers.Add(await LayerAsync(group.Key, s => LayerPacker.PackStorePathsAsync(group.Contents, s, ct), image.Name, i + 1, ordered.Count + 1, ct));
+            work.Add((i, ImageKeys.LayerKey(group.Key), group.Contents.Sum(p => sizes.GetValueOrDefault(p)),
+                (s, token) => LayerPacker.PackStorePathsAsync(group.Contents, s, token, _packing)));
         }
 
-        var symlinkKey = RegistryStore.HashKey("symlink-layer\n" + string.Join('\n', ready.LinkRoots));
-        layers.Add(await LayerAsync(symlinkKey, s => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, ct), image.Name, ordered.Count + 1, ordered.Count + 1, ct));
+        var symlinkKey = ImageKeys.LayerKey(RegistryStore.HashKey("symlink-layer\n" + string.Join('\n', ready.LinkRoots)));
+        work.Add((ordered.Count, symlinkKey, 0, (s, token) => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, token, _packing)));
+
+        // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
+        var layers = new BuiltLayer[count];
+        var progress = new BuildProgress(store, job.ImageKey, count, time, logger);
+        await progress.StartAsync(ct);
+        await Parallel.ForEachAsync(
+            work.OrderByDescending(w => w.Size).ThenBy(w => w.Index),
+            new ParallelOptions { MaxDegreeOfParallelism = _packing.Concurrency, CancellationToken = ct },
+            async (w, token) =>
+            {
+                layers[w.Index] = await LayerAsync(w.Key, s => w.Pack(s, token), image.Name, w.Index + 1, count, token);
+                await progress.LayerReadyAsync(token);
+            });
 
         var hasShell = ready.TopLevel.Any(p => StoreNames.PackageName(p).StartsWith("bash", StringComparison.Ordinal));
         var config = ImageConfigWriter.Config(arch, layers, hasShell);
@@ -193,7 +217,7 @@ public sealed class ImageBuilder(
         var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
         var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers);
         var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
-        logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Count);
+        logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Length);
         return new PlatformBuilt(
             new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
             new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),

@@ -14,7 +14,8 @@
 //   only 0444/0555), symlinks as symlinks;
 // - hard links written as ordinary files (each name carries its own copy), and FIFOs,
 //   sockets and device files left out — the store cannot hold them anyway.
-// The gzip side is in LayerStream.cs.
+// The gzip side is in LayerStream.cs (chunks, hashing, framing), DeflateChunks.cs (joining
+// independently compressed chunks) and LibDeflate.cs (which deflate, and why).
 using System.Formats.Tar;
 
 namespace Nixery.Builder.Packing;
@@ -30,9 +31,11 @@ public static class LayerPacker
 
     /// <summary>
     /// Writes one gzipped tar of <paramref name="storePaths"/> (each with everything under it)
-    /// to <paramref name="output"/>, hashing and counting in the same pass.
+    /// to <paramref name="output"/>, hashing and counting in the same pass, compressing on
+    /// <paramref name="pool"/>'s threads (the machine-wide default when null). The bytes do not
+    /// depend on the pool.
     /// </summary>
-    public static async Task<PackedLayer> PackStorePathsAsync(IReadOnlyList<string> storePaths, Stream output, CancellationToken ct)
+    public static async Task<PackedLayer> PackStorePathsAsync(IReadOnlyList<string> storePaths, Stream output, CancellationToken ct, PackingPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(storePaths);
         ArgumentNullException.ThrowIfNull(output);
@@ -47,7 +50,8 @@ public static class LayerPacker
             }
         }
 
-        await using var layer = new LayerStream(output);
+        var layer = new LayerStream(output, pool ?? PackingPool.Default, ct);
+        await using var _ = layer.ConfigureAwait(false);
         var tar = new TarWriter(layer, Format, leaveOpen: true);
         await using (tar.ConfigureAwait(false))
         {
@@ -77,7 +81,7 @@ public static class LayerPacker
             }
         }
 
-        return await layer.FinishAsync(ct).ConfigureAwait(false);
+        return await layer.FinishAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -88,7 +92,7 @@ public static class LayerPacker
     /// top-level "nix-support" folder is build metadata (Nix's convention, as in buildEnv),
     /// not image content, and is left out.
     /// </summary>
-    public static async Task<PackedLayer> PackSymlinkLayerAsync(IReadOnlyList<string> linkRoots, Stream output, CancellationToken ct)
+    public static async Task<PackedLayer> PackSymlinkLayerAsync(IReadOnlyList<string> linkRoots, Stream output, CancellationToken ct, PackingPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(linkRoots);
         ArgumentNullException.ThrowIfNull(output);
@@ -103,14 +107,15 @@ public static class LayerPacker
             }
         }
 
-        await using var layer = new LayerStream(output);
+        var layer = new LayerStream(output, pool ?? PackingPool.Default, ct);
+        await using var _ = layer.ConfigureAwait(false);
         var tar = new TarWriter(layer, Format, leaveOpen: true);
         await using (tar.ConfigureAwait(false))
         {
             await WriteLinksAsync(tar, top, string.Empty, ct).ConfigureAwait(false);
         }
 
-        return await layer.FinishAsync(ct).ConfigureAwait(false);
+        return await layer.FinishAsync().ConfigureAwait(false);
     }
 
     private static string Normalise(string path)

@@ -1,10 +1,12 @@
-// The one pass a layer makes through memory: tar bytes come in, are hashed (diff_id),
-// deflated by the system zlib (Zlib.cs for why not .NET's), framed as gzip, hashed again
-// (digest), counted and handed to the output. Buffers are fixed-size, so a layer of any
-// size streams through in bounded memory.
+// The one pass a layer makes through memory: tar bytes come in and are hashed (diff_id) and
+// checksummed (CRC-32 of the whole tar) as they arrive, cut into 1 MiB chunks that are
+// compressed side by side on the pool's threads (DeflateChunks.cs), and the compressed chunks
+// go out strictly in input order: framed as one gzip member, hashed again (digest), counted
+// and handed to the output (the upload) as soon as each one is ready. Memory is the pool's
+// bound (PackingPool.cs), whatever the size of the layer.
 //
 // The gzip member is written by hand (RFC 1952) so that no field varies: no file name,
-// MTIME 0, XFL 0, OS 255 ("unknown"), then the raw deflate data, then CRC-32 and ISIZE
+// MTIME 0, XFL 0, OS 255 ("unknown"), then the joined deflate data, then CRC-32 and ISIZE
 // (input length mod 2^32), both little-endian.
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
@@ -15,47 +17,30 @@ namespace Nixery.Builder.Packing;
 
 internal sealed class LayerStream : Stream
 {
-    private const int BufferSize = 128 * 1024;
-
     private static readonly byte[] GzipHeader = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
     private readonly Stream _output;
+    private readonly PackingPool _pool;
+    private readonly CancellationToken _ct;
     private readonly IncrementalHash _tarHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly IncrementalHash _gzipHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-    // Pinned (pinned object heap) so zlib can be given their addresses without unsafe code.
-    private readonly byte[] _in = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
-    private readonly byte[] _out = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
-    private readonly IntPtr _inAddress;
-    private readonly IntPtr _outAddress;
+    // Chunks handed to the pool, oldest first; written out in this order.
+    private readonly Queue<(Chunk Chunk, Task Compressed)> _inFlight = new();
 
-    private IntPtr _zstream;
-    private CULong _crc;
+    private Chunk? _filling;
+    private uint _crc;
     private long _inputLength;
     private long _outputLength;
-    private bool _finished;
     private bool _headerWritten;
+    private bool _finished;
+    private bool _disposed;
 
-    public LayerStream(Stream output)
+    public LayerStream(Stream output, PackingPool pool, CancellationToken ct)
     {
         _output = output;
-        _inAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_in, 0);
-        _outAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_out, 0);
-        _zstream = Marshal.AllocHGlobal(Zlib.Size);
-        for (var i = 0; i < Zlib.Size; i++)
-        {
-            Marshal.WriteByte(_zstream, i, 0); // zalloc/zfree/opaque null: zlib's own allocator
-        }
-
-        var status = Zlib.DeflateInit2(_zstream, Zlib.Level, Zlib.Deflated, Zlib.RawWindowBits, Zlib.MemLevel, Zlib.DefaultStrategy, Zlib.Version(), Zlib.Size);
-        if (status != Zlib.Ok)
-        {
-            Marshal.FreeHGlobal(_zstream);
-            _zstream = IntPtr.Zero;
-            throw new InvalidOperationException($"zlib deflateInit2_ failed with status {status}");
-        }
-
-        _crc = Zlib.Crc32(default, IntPtr.Zero, 0);
+        _pool = pool;
+        _ct = ct;
     }
 
     public override bool CanRead => false;
@@ -74,69 +59,53 @@ internal sealed class LayerStream : Stream
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        while (!buffer.IsEmpty)
-        {
-            var chunk = Math.Min(buffer.Length, BufferSize);
-            Absorb(buffer[..chunk]);
-            buffer = buffer[chunk..];
-            if (!_headerWritten)
-            {
-                _headerWritten = true;
-                Emit(GzipHeader);
-            }
-
-            bool more;
-            do
-            {
-                more = DeflateStep(Zlib.NoFlush, out var ready);
-                Emit(_out.AsSpan(0, ready));
-            }
-            while (more);
-        }
-    }
+    public override void Write(ReadOnlySpan<byte> buffer) =>
+        WriteAsync(buffer.ToArray(), _ct).AsTask().GetAwaiter().GetResult();
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_finished)
+        {
+            throw new InvalidOperationException("the layer stream is already finished");
+        }
+
         while (!buffer.IsEmpty)
         {
-            var chunk = Math.Min(buffer.Length, BufferSize);
-            Absorb(buffer.Span[..chunk]);
-            buffer = buffer[chunk..];
-            await EmitHeaderAsync(cancellationToken).ConfigureAwait(false);
-            bool more;
-            do
+            _filling ??= await NextChunkAsync().ConfigureAwait(false);
+            var chunk = _filling;
+            var count = Math.Min(buffer.Length, Chunk.Size - chunk.InputLength);
+            Absorb(buffer.Span[..count], chunk);
+            buffer = buffer[count..];
+            if (chunk.InputLength == Chunk.Size)
             {
-                more = DeflateStep(Zlib.NoFlush, out var ready);
-                await EmitAsync(ready, cancellationToken).ConfigureAwait(false);
+                _filling = null;
+                _inFlight.Enqueue((chunk, _pool.CompressAsync(chunk, final: false, _ct)));
             }
-            while (more);
         }
     }
 
-    /// <summary>Ends the deflate stream, writes the gzip trailer and returns the layer's numbers.</summary>
-    public async Task<PackedLayer> FinishAsync(CancellationToken cancellationToken)
+    /// <summary>Compresses the rest as the final chunk, writes everything out with the gzip
+    /// trailer and returns the layer's numbers.</summary>
+    public async Task<PackedLayer> FinishAsync()
     {
-        ObjectDisposedException.ThrowIf(_zstream == IntPtr.Zero, this);
-        await EmitHeaderAsync(cancellationToken).ConfigureAwait(false);
-        bool more;
-        do
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var last = _filling ?? await NextChunkAsync().ConfigureAwait(false);
+        _filling = null;
+        _inFlight.Enqueue((last, _pool.CompressAsync(last, final: true, _ct)));
+        while (_inFlight.Count > 0)
         {
-            more = DeflateStep(Zlib.Finish, out var ready);
-            await EmitAsync(ready, cancellationToken).ConfigureAwait(false);
+            _pool.Return(await WriteOldestAsync().ConfigureAwait(false));
         }
-        while (more);
 
         var trailer = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, (uint)_crc.Value);
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc);
         BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), (uint)_inputLength);
-        trailer.CopyTo(_out, 0);
-        await EmitAsync(trailer.Length, cancellationToken).ConfigureAwait(false);
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await EmitAsync(trailer).ConfigureAwait(false);
+        await _output.FlushAsync(_ct).ConfigureAwait(false);
         _finished = true;
 
         return new PackedLayer(
@@ -147,7 +116,7 @@ internal sealed class LayerStream : Stream
 
     public override void Flush()
     {
-        // Nothing to do: a deflate flush would change the compressed bytes.
+        // Nothing to do: chunk boundaries are fixed by input offsets, never by flushes.
     }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -156,90 +125,114 @@ internal sealed class LayerStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
+    public override async ValueTask DisposeAsync()
+    {
+        await ReleaseAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
     protected override void Dispose(bool disposing)
     {
-        if (_zstream != IntPtr.Zero)
+        if (disposing && !_disposed)
         {
-            _ = Zlib.DeflateEnd(_zstream);
-            Marshal.FreeHGlobal(_zstream);
-            _zstream = IntPtr.Zero;
-        }
-
-        if (disposing)
-        {
+            ReleaseAsync().GetAwaiter().GetResult();
             _tarHash.Dispose();
             _gzipHash.Dispose();
+            _disposed = true;
         }
 
         base.Dispose(disposing);
     }
 
-    // Copies tar bytes into the pinned input buffer and accounts for them; zlib reads from there.
-    private void Absorb(ReadOnlySpan<byte> chunk)
+    // Gives every chunk back to the pool, after native code is done with it (a failed or
+    // abandoned layer still has compressions running into its buffers).
+    private async Task ReleaseAsync()
     {
-        if (_finished || _zstream == IntPtr.Zero)
+        while (_inFlight.TryDequeue(out var pending))
         {
-            throw new InvalidOperationException("the layer stream is already finished");
+            try
+            {
+                await pending.Compressed.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The layer failed or was cancelled; its bytes are thrown away.
+            }
+
+            _pool.Return(pending.Chunk);
         }
 
-        chunk.CopyTo(_in);
-        _tarHash.AppendData(chunk);
-        _crc = Zlib.Crc32(_crc, _inAddress, (uint)chunk.Length);
-        _inputLength += chunk.Length;
-        Marshal.WriteIntPtr(_zstream, Zlib.NextInOffset, _inAddress);
-        Marshal.WriteInt32(_zstream, Zlib.AvailInOffset, chunk.Length);
-    }
-
-    // One deflate call into the empty output buffer. Returns true when the caller must emit
-    // `ready` bytes and call again (output full, or more to finish).
-    private bool DeflateStep(int flush, out int ready)
-    {
-        Marshal.WriteIntPtr(_zstream, Zlib.NextOutOffset, _outAddress);
-        Marshal.WriteInt32(_zstream, Zlib.AvailOutOffset, BufferSize);
-        var status = Zlib.Deflate(_zstream, flush);
-        if (status != Zlib.Ok && status != Zlib.StreamEnd && status != Zlib.BufError)
+        if (_filling is { } filling)
         {
-            var message = Marshal.PtrToStringAnsi(Marshal.ReadIntPtr(_zstream, Zlib.MsgOffset));
-            throw new InvalidOperationException($"zlib deflate failed with status {status}: {message}");
-        }
-
-        var availOut = Marshal.ReadInt32(_zstream, Zlib.AvailOutOffset);
-        ready = BufferSize - availOut;
-        if (flush == Zlib.Finish)
-        {
-            return status != Zlib.StreamEnd;
-        }
-
-        // With input left or the output buffer full, zlib has more to give.
-        return availOut == 0;
-    }
-
-    private async ValueTask EmitHeaderAsync(CancellationToken cancellationToken)
-    {
-        if (!_headerWritten)
-        {
-            _headerWritten = true;
-            GzipHeader.CopyTo(_out, 0);
-            await EmitAsync(GzipHeader.Length, cancellationToken).ConfigureAwait(false);
+            _filling = null;
+            _pool.Return(filling);
         }
     }
 
-    private void Emit(ReadOnlySpan<byte> bytes)
+    // Tar bytes into the chunk being filled, through both running checks.
+    private void Absorb(ReadOnlySpan<byte> bytes, Chunk chunk)
     {
-        _gzipHash.AppendData(bytes);
+        bytes.CopyTo(chunk.Input.AsSpan(chunk.InputLength));
+        _tarHash.AppendData(bytes);
+        _crc = LibDeflate.Crc32(_crc, Marshal.UnsafeAddrOfPinnedArrayElement(chunk.Input, chunk.InputLength), (nuint)bytes.Length);
+        chunk.InputLength += bytes.Length;
+        _inputLength += bytes.Length;
+    }
+
+    // A chunk to fill: a free one from the pool while this layer has fewer than Concurrency in
+    // flight; else this layer's oldest, once written out (never waiting on other layers while
+    // holding chunks); else the pool's next free one.
+    private async ValueTask<Chunk> NextChunkAsync()
+    {
+        while (_inFlight.Count > 0 && _inFlight.Peek().Compressed.IsCompleted)
+        {
+            _pool.Return(await WriteOldestAsync().ConfigureAwait(false));
+        }
+
+        if (_inFlight.Count < _pool.Concurrency && _pool.TryRent(out var free))
+        {
+            return free;
+        }
+
+        if (_inFlight.Count > 0)
+        {
+            var reused = await WriteOldestAsync().ConfigureAwait(false);
+            reused.InputLength = 0;
+            reused.OutputLength = 0;
+            return reused;
+        }
+
+        return await _pool.RentAsync(_ct).ConfigureAwait(false);
+    }
+
+    // Waits for the oldest chunk, writes its deflate bytes out and returns it (still rented).
+    private async Task<Chunk> WriteOldestAsync()
+    {
+        var (chunk, compressed) = _inFlight.Peek();
+        await compressed.ConfigureAwait(false); // a failure leaves it queued for ReleaseAsync
+        _inFlight.Dequeue();
+        try
+        {
+            if (!_headerWritten)
+            {
+                _headerWritten = true;
+                await EmitAsync(GzipHeader).ConfigureAwait(false);
+            }
+
+            await EmitAsync(chunk.Output.AsMemory(0, chunk.OutputLength)).ConfigureAwait(false);
+            return chunk;
+        }
+        catch (Exception)
+        {
+            _pool.Return(chunk);
+            throw;
+        }
+    }
+
+    private async ValueTask EmitAsync(ReadOnlyMemory<byte> bytes)
+    {
+        _gzipHash.AppendData(bytes.Span);
         _outputLength += bytes.Length;
-        _output.Write(bytes);
-    }
-
-    private async ValueTask EmitAsync(int count, CancellationToken cancellationToken)
-    {
-        if (count == 0)
-        {
-            return;
-        }
-
-        _gzipHash.AppendData(_out.AsSpan(0, count));
-        _outputLength += count;
-        await _output.WriteAsync(_out.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+        await _output.WriteAsync(bytes, _ct).ConfigureAwait(false);
     }
 }

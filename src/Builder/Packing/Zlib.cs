@@ -1,13 +1,10 @@
-// Deflate from the system zlib (libz.so.1, Debian's zlib1g), not from .NET.
-//
-// A layer's digest is its name: two workers that pack the same store paths must upload the
-// same bytes, on any machine, or the layer cache and client caches stop matching. Since
-// .NET 9, GZipStream/ZLibStream/DeflateStream are built on zlib-ng, which picks code paths
-// by CPU features (and changes between .NET servicing releases), so its output for the same
-// input and level is not guaranteed to be the same everywhere. Classic zlib has no runtime
-// CPU dispatch and its deflate output has been stable across releases for fixed
-// parameters, so we call it directly with parameters that never change: level 6,
-// raw deflate with a 32 KiB window (windowBits -15), memLevel 8, default strategy.
+// Inflate from the system zlib (libz.so.1, Debian's zlib1g), used for one thing: finding
+// where the blocks of a deflate stream begin and end, so that independently compressed
+// chunks can be joined into one stream (DeflateChunks.cs). libdeflate reports neither its
+// block boundaries nor its last bit; zlib's inflate() with Z_BLOCK stops at every block
+// boundary and reports the unused bits of the last byte and whether the block was the last
+// (zlib.h, inflate(); the technique of zlib's examples/gzjoin.c). Inflate output is the one
+// mathematically defined decoding, so which zlib this is does not matter for the bytes.
 //
 // Plain DllImport with IntPtr arguments, and the z_stream kept in native memory (zlib keeps
 // a pointer back to it, so it must not move), because LibraryImport needs
@@ -18,17 +15,16 @@ namespace Nixery.Builder.Packing;
 
 internal static class Zlib
 {
-    public const int NoFlush = 0;
-    public const int Finish = 4;
+    public const int Block = 5; // Z_BLOCK
     public const int Ok = 0;
     public const int StreamEnd = 1;
-    public const int BufError = -5;
-
-    public const int Level = 6;
-    public const int Deflated = 8;
     public const int RawWindowBits = -15;
-    public const int MemLevel = 8;
-    public const int DefaultStrategy = 0;
+
+    /// <summary>data_type bits after inflate(Z_BLOCK): at a block boundary (128), the block
+    /// just decoded was the last (64), and the unused bits of the last byte read (low 3).</summary>
+    public const int AtBoundary = 128;
+    public const int LastBlock = 64;
+    public const int UnusedBitsMask = 7;
 
     private const string Library = "libz.so.1";
 
@@ -57,25 +53,26 @@ internal static class Zlib
     public static readonly int NextOutOffset = (int)Marshal.OffsetOf<ZStream>(nameof(ZStream.NextOut));
     public static readonly int AvailOutOffset = (int)Marshal.OffsetOf<ZStream>(nameof(ZStream.AvailOut));
     public static readonly int MsgOffset = (int)Marshal.OffsetOf<ZStream>(nameof(ZStream.Msg));
+    public static readonly int DataTypeOffset = (int)Marshal.OffsetOf<ZStream>(nameof(ZStream.DataType));
     public static readonly int Size = Marshal.SizeOf<ZStream>();
 
     [DllImport(Library, EntryPoint = "zlibVersion")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     public static extern IntPtr Version();
 
-    [DllImport(Library, EntryPoint = "deflateInit2_")]
+    [DllImport(Library, EntryPoint = "inflateInit2_")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    public static extern int DeflateInit2(IntPtr stream, int level, int method, int windowBits, int memLevel, int strategy, IntPtr version, int streamSize);
+    public static extern int InflateInit2(IntPtr stream, int windowBits, IntPtr version, int streamSize);
 
-    [DllImport(Library, EntryPoint = "deflate")]
+    [DllImport(Library, EntryPoint = "inflate")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    public static extern int Deflate(IntPtr stream, int flush);
+    public static extern int Inflate(IntPtr stream, int flush);
 
-    [DllImport(Library, EntryPoint = "deflateEnd")]
+    [DllImport(Library, EntryPoint = "inflateReset")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    public static extern int DeflateEnd(IntPtr stream);
+    public static extern int InflateReset(IntPtr stream);
 
-    [DllImport(Library, EntryPoint = "crc32")]
+    [DllImport(Library, EntryPoint = "inflateEnd")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    public static extern CULong Crc32(CULong crc, IntPtr buffer, uint length);
+    public static extern int InflateEnd(IntPtr stream);
 }

@@ -77,6 +77,10 @@ public sealed record RegistryOptions
     /// one build per instance (host.json's queue batch size) and ignores it.</summary>
     public int Workers { get; init; } = 1;
 
+    /// <summary>NIXERY_PACK_CONCURRENCY: layers a worker packs at once, and chunks of deflate it
+    /// compresses at once (the cores packing may use); default the processor count.</summary>
+    public int PackConcurrency { get; init; } = Environment.ProcessorCount;
+
     /// <summary>NIXERY_MAX_DEQUEUE: times the embedded default's worker tries a build that throws
     /// before the image is failed. The build function app has host.json's maxDequeueCount.</summary>
     public int MaxDequeueCount { get; init; } = 3;
@@ -133,6 +137,7 @@ public sealed record RegistryOptions
             LayerBudget = Settings.Int(config, "NIXERY_LAYER_BUDGET", defaults.LayerBudget, 2, 125, errors),
             Layering = Settings.NonEmpty(config["NIXERY_LAYERING"]) ?? defaults.Layering,
             Workers = Settings.Int(config, "NIXERY_WORKERS", defaults.Workers, 0, 64, errors),
+            PackConcurrency = Settings.Int(config, "NIXERY_PACK_CONCURRENCY", defaults.PackConcurrency, 1, 256, errors),
             MaxDequeueCount = Settings.Int(config, "NIXERY_MAX_DEQUEUE", defaults.MaxDequeueCount, 1, 100, errors),
             LayerClaimTtl = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_LAYER_CLAIM_TTL", (int)defaults.LayerClaimTtl.TotalSeconds, 3, 3600, errors)),
             StagingMaxAge = TimeSpan.FromSeconds(Settings.Int(config, "NIXERY_STAGING_MAX_AGE", (int)defaults.StagingMaxAge.TotalSeconds, 1, 604800, errors)),

@@ -64,7 +64,7 @@ public sealed class ImageKeysTests
         // a deliberate edit here, together with a bump of ImageKeys.FormatVersion.
         var key = ImageKeys.For(ImageRequest.FromName("shell/hello"), Source);
 
-        Assert.Equal("a1232165972b52e7abd814c93878b924cef8871d500bf433d717d123ef8466ef", key);
+        Assert.Equal("08c3704e52f5b6b6da3d89c5aa16a99f72db0e1b8071e06501fbcaab9937f21d", key);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class ImageKeysTests
         var key = ImageKeys.For(ImageRequest.FromName("hello"), Source);
 
         Assert.Equal(
-            Nixery.Core.Storage.RegistryStore.HashKey("format=3\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
+            Nixery.Core.Storage.RegistryStore.HashKey("format=4\nlayers=gnu-tar/libdeflate-1.14/level-6/chunks-1MiB\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
             key);
         Assert.Matches("^[0-9a-f]{64}$", key);
     }

@@ -63,6 +63,7 @@ public sealed class RegistryOptionsTests : IDisposable
                 LayerBudget = 94,
                 Layering = "stable",
                 Workers = 1,
+                PackConcurrency = Environment.ProcessorCount,
                 NixExpressionsPath = _nix,
             },
             options);
@@ -87,6 +88,7 @@ public sealed class RegistryOptionsTests : IDisposable
             ["NIXERY_LAYER_BUDGET"] = "50",
             ["NIXERY_LAYERING"] = "nixery",
             ["NIXERY_WORKERS"] = "0",
+            ["NIXERY_PACK_CONCURRENCY"] = "3",
         });
 
         Assert.Equal(
@@ -105,6 +107,7 @@ public sealed class RegistryOptionsTests : IDisposable
                 LayerBudget = 50,
                 Layering = "nixery",
                 Workers = 0,
+                PackConcurrency = 3,
                 NixExpressionsPath = _nix,
             },
             options);
@@ -236,6 +239,17 @@ public sealed class RegistryOptionsTests : IDisposable
         var error = BindFails(new() { ["NIXERY_LAYERING"] = "dominator" });
 
         Assert.Equal(["NIXERY_LAYERING is 'dominator'; it must be 'stable' or 'nixery'."], error.Errors);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("257")]
+    [InlineData("all")]
+    public void PackConcurrencyOutOfRangeIsNamed(string value)
+    {
+        var error = BindFails(new() { ["NIXERY_PACK_CONCURRENCY"] = value });
+
+        Assert.Equal([$"NIXERY_PACK_CONCURRENCY is '{value}'; it must be a whole number from 1 to 256."], error.Errors);
     }
 
     [Fact]
