@@ -20,7 +20,7 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton(new NixOptions { NixExpressionsPath = options.NixExpressionsPath, Timeout = options.NixTimeout });
         services.AddSingleton<INixClient, NixClient>();
         services.AddSingleton(LayerGrouper(options.Layering));
-        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, options.LayerClaimTtl));
+        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, options.LayerClaimTtl, options.PackConcurrency));
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
         services.AddSingleton(new PopularitySourceOptions(LoadPopularity(options.PopularityUrl), PopularitySourceOptions.DefaultCacheFor));
         services.AddSingleton<PopularitySource>();

@@ -63,6 +63,18 @@ public sealed partial class WorkerImageTests(PublishedPackages published)
     }
 
     [Fact]
+    public void ImageInstallsTheLibdeflateTheLayerFormatNames()
+    {
+        var containerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "deploy", "worker.Containerfile"));
+        var version = System.Text.RegularExpressions.Regex.Match(Nixery.Core.Names.ImageKeys.LayerFormat, @"libdeflate-([0-9.]+)").Groups[1].Value;
+
+        Assert.Matches($@"ARG LIBDEFLATE_DEB=libdeflate0_{System.Text.RegularExpressions.Regex.Escape(version)}-[0-9]+_amd64\.deb", containerfile);
+        Assert.Matches(@"ARG LIBDEFLATE_SHA256=[0-9a-f]{64}\n", containerfile);
+        Assert.Contains("sha256sum -c", containerfile, StringComparison.Ordinal);
+        Assert.Contains("dpkg -i", containerfile, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BuildContextHoldsTheWorkerFunctionAppWithItsNixExpressions()
     {
         var app = published.WorkerApp;
