@@ -61,8 +61,8 @@ public sealed class ReferencesByPopularityGrouper : ILayerGrouper
 
         var example = Order(Graph(("a", ["b", "g"]), ("b", ["c", "e"]), ("c", ["d", "e"]), ("d", ["f"]), ("e", ["f"]), ("f", []), ("g", [])));
         var test = Order(Graph(("foo", ["bar", "baz"]), ("bar", ["baz"]), ("baz", ["tux"]), ("tux", [])));
-        var got = string.Join(" ", example.Select(e => $"{Popularity.PackageName(e.Path)}:{e.Popularity}")) + " | " +
-            string.Join(" ", test.Select(e => $"{Popularity.PackageName(e.Path)}:{e.Popularity}"));
+        var got = string.Join(" ", example.Select(e => $"{StorePaths.Name(e.Path)}:{e.Popularity}")) + " | " +
+            string.Join(" ", test.Select(e => $"{StorePaths.Name(e.Path)}:{e.Popularity}"));
         const string Expected = "f:9 e:5 d:4 c:3 b:2 g:2 a:1 | tux:6 baz:4 bar:2 foo:1";
         if (got != Expected)
         {

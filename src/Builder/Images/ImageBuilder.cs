@@ -194,7 +194,7 @@ public sealed class ImageBuilder(
                 (s, token) => LayerPacker.PackStorePathsAsync(group.Contents, s, token, _packing)));
         }
 
-        var symlinkKey = ImageKeys.LayerKey(RegistryStore.HashKey("symlink-layer\n" + string.Join('\n', ready.LinkRoots)));
+        var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex("symlink-layer\n" + string.Join('\n', ready.LinkRoots)));
         work.Add((ordered.Count, symlinkKey, 0, (s, token) => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, token, _packing)));
 
         // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
@@ -210,7 +210,7 @@ public sealed class ImageBuilder(
                 await progress.LayerReadyAsync(token);
             });
 
-        var hasShell = ready.TopLevel.Any(p => StoreNames.PackageName(p).StartsWith("bash", StringComparison.Ordinal));
+        var hasShell = ready.TopLevel.Any(p => StorePaths.Name(p).StartsWith("bash", StringComparison.Ordinal));
         var config = ImageConfigWriter.Config(arch, layers, hasShell);
         var configDigest = await store.PutBlobAsync(config, MediaTypes.DockerConfig, ct);
         var manifest = ImageConfigWriter.Manifest(configDigest, config.Length, layers);
@@ -298,15 +298,4 @@ public sealed class ImageBuilder(
             && await store.StatBlobAsync(digest.Value, ct) is not null
             ? new BuiltLayer(digest.Value, diffId.Value, cached.Size)
             : null;
-}
-
-/// <summary>Store path names: /nix/store/&lt;hash&gt;-&lt;name&gt; → &lt;name&gt;.</summary>
-public static class StoreNames
-{
-    public static string PackageName(string storePath)
-    {
-        var file = storePath[(storePath.LastIndexOf('/') + 1)..];
-        var dash = file.IndexOf('-');
-        return dash < 0 ? file : file[(dash + 1)..];
-    }
 }

@@ -1,8 +1,7 @@
 // What the grouper hands to the packer: the store paths that travel together in one image
 // layer. The Key names the set, not the bytes, so the layer cache (layers/<key>.json) can
 // answer "was this exact set packed before?" before anything is read from the store.
-using System.Security.Cryptography;
-using System.Text;
+using Nixery.Core.Manifests;
 
 namespace Nixery.Builder.Layers;
 
@@ -17,7 +16,7 @@ public sealed record LayerGroup(IReadOnlyList<string> Contents, ulong MergeRatin
     public string Key => KeyOf(Contents);
 
     public static string KeyOf(IReadOnlyList<string> contents) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', contents))));
+        Digest.Sha256Hex(string.Join('\n', contents));
 }
 
 public static class LayerBudget

@@ -135,7 +135,7 @@ public sealed class NixeryLayerGrouper : ILayerGrouper
 
     private static int PopularityOf(string path, Popularity popularity)
     {
-        var name = Popularity.PackageName(path);
+        var name = StorePaths.Name(path);
         return name.StartsWith("nss-cacert", StringComparison.Ordinal) || name.StartsWith("iana-etc", StringComparison.Ordinal)
             ? AlwaysPresentPopularity
             : popularity.Of(path);

@@ -2,11 +2,11 @@
 // (Nixery's popcount). Popular packages (glibc, openssl, cacert) get layers of their own,
 // so images that share them share the layer blobs too.
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.Layers;
 
-public sealed partial class Popularity
+public sealed class Popularity
 {
     private readonly IReadOnlyDictionary<string, int> _byName;
 
@@ -23,10 +23,7 @@ public sealed partial class Popularity
     /// Popularity of the package a store path holds, looked up by its name (the path without
     /// "/nix/store/&lt;hash&gt;-"); 1 when the package is not in the data.
     /// </summary>
-    public int Of(string storePath) => _byName.TryGetValue(PackageName(storePath), out var count) ? count : 1;
-
-    /// <summary>"/nix/store/0c6…-bash-5.2" → "bash-5.2"; anything else is returned as given.</summary>
-    public static string PackageName(string storePath) => StorePrefix().Replace(storePath, string.Empty, 1);
+    public int Of(string storePath) => _byName.TryGetValue(StorePaths.Name(storePath), out var count) ? count : 1;
 
     /// <summary>Reads popcount output: a JSON object of package name → reference count.</summary>
     /// <exception cref="FormatException">The text is not such an object.</exception>
@@ -63,8 +60,4 @@ public sealed partial class Popularity
             throw new FormatException($"popularity data is not valid JSON: {e.Message}", e);
         }
     }
-
-    // Store hashes are Nix base-32: digits and lower-case letters.
-    [GeneratedRegex("^/nix/store/[a-z0-9]+-", RegexOptions.CultureInvariant)]
-    private static partial Regex StorePrefix();
 }

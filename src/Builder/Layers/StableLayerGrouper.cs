@@ -118,7 +118,7 @@ public sealed class StableLayerGrouper : ILayerGrouper
             return [.. nodes.Select((n, i) => new LayerGroup([n.Path], rank[i]))];
         }
 
-        var names = nodes.Select(n => Popularity.PackageName(n.Path)).ToArray();
+        var names = nodes.Select(n => StorePaths.Name(n.Path)).ToArray();
         var ranked = Enumerable.Range(0, nodes.Length)
             .OrderByDescending(i => rank[i])
             .ThenBy(i => names[i], StringComparer.Ordinal)

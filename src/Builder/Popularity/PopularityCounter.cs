@@ -9,6 +9,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Nixery.Builder.Layers;
+using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.PopularityData;
 
@@ -28,7 +29,7 @@ public static class PopularityCounter
                     continue;
                 }
 
-                var name = Popularity.PackageName(reference);
+                var name = StorePaths.Name(reference);
                 if (!referrers.TryGetValue(name, out var set))
                 {
                     referrers[name] = set = new HashSet<string>(StringComparer.Ordinal);

@@ -15,6 +15,7 @@
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Layers;
 using Nixery.Core.Storage;
+using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.PopularityData;
 
@@ -59,7 +60,7 @@ public sealed class PopularitySource(RegistryStore store, PopularitySourceOption
     /// Never throws (a failure or cancellation is logged as a lost update): the image is built already.</summary>
     public async Task RecordImageAsync(IEnumerable<string> storePaths, CancellationToken ct)
     {
-        var names = storePaths.Select(Popularity.PackageName).Distinct(StringComparer.Ordinal).ToList();
+        var names = storePaths.Select(StorePaths.Name).Distinct(StringComparer.Ordinal).ToList();
         try
         {
             for (var attempt = 1; attempt <= options.LearnedWriteAttempts; attempt++)

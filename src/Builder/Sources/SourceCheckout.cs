@@ -17,6 +17,7 @@ using Microsoft.Extensions.Logging;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
+using Nixery.Core.Manifests;
 
 namespace Nixery.Builder.Sources;
 
@@ -43,7 +44,7 @@ public sealed class SourceCheckout(SourceCheckoutOptions options, HttpClient htt
                     : throw new SourceUnavailableException($"the package set in {source.Location} changed after the request (revision {source.Revision}, now {now}); pull again");
             case SourceKinds.Git:
             case SourceKinds.Channel:
-                var folder = Path.Combine(Cache, "checkouts", $"{source.Kind}-{RegistryStore.HashKey(source.Location + "\n" + source.Revision)[..32]}");
+                var folder = Path.Combine(Cache, "checkouts", $"{source.Kind}-{Digest.Sha256Hex(source.Location + "\n" + source.Revision)[..32]}");
                 if (Directory.Exists(folder))
                 {
                     return folder;
@@ -102,7 +103,7 @@ public sealed class SourceCheckout(SourceCheckoutOptions options, HttpClient htt
 
     private async Task<string> CheckOutGitAsync(PackageSource source, string temporary, CancellationToken ct)
     {
-        var mirror = Path.Combine(Cache, "git", RegistryStore.HashKey(source.Location)[..32] + ".git");
+        var mirror = Path.Combine(Cache, "git", Digest.Sha256Hex(source.Location)[..32] + ".git");
         var gate = _locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try

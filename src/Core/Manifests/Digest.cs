@@ -17,6 +17,10 @@ public readonly partial record struct Digest(string Algorithm, string Hex)
 
     public static Digest FromSha256Hash(byte[] hash) => new("sha256", Convert.ToHexStringLower(hash));
 
+    /// <summary>Lower-case hex SHA-256 of a text's UTF-8 bytes: the one hash of every key made
+    /// from text (image keys, layer keys, source cache folders).</summary>
+    public static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
     /// <summary>Parses "sha256:&lt;64 lower-case hex&gt;" (or sha512 with 128); anything else is invalid.</summary>
     public static bool TryParse(string? text, [NotNullWhen(true)] out Digest? digest)
     {

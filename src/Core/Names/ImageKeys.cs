@@ -5,6 +5,8 @@
 // keys carry the layer format too, so a change of it never mixes old and new layers.
 using Nixery.Core.Queue;
 using Nixery.Core.Storage;
+using Nixery.Core.Manifests;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Names;
 
@@ -22,7 +24,7 @@ public static class ImageKeys
     public const string LayerFormat = "gnu-tar/libdeflate-1.14/level-6/chunks-1MiB";
 
     public static string For(ImageRequest image, PackageSource source) =>
-        RegistryStore.HashKey(string.Join('\n',
+        Digest.Sha256Hex(string.Join('\n',
             $"format={FormatVersion}",
             $"layers={LayerFormat}",
             $"source={source.Kind}:{source.Revision}",
@@ -32,5 +34,5 @@ public static class ImageKeys
     /// <summary>The layer cache key of a layer whose contents hash to <paramref name="contentsKey"/>
     /// (the grouper's key of its store paths, or of the symlink layer's roots).</summary>
     public static string LayerKey(string contentsKey) =>
-        RegistryStore.HashKey($"layers={LayerFormat}\n{contentsKey}");
+        Digest.Sha256Hex($"layers={LayerFormat}\n{contentsKey}");
 }

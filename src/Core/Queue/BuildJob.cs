@@ -3,14 +3,9 @@
 // guessing. Everything the worker needs is in the message; it never reads the HTTP request.
 using System.Text.Json.Serialization;
 using Nixery.Core.Names;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Queue;
-
-/// <summary>Where packages come from, resolved to a revision when the request was made.</summary>
-public sealed record PackageSource(
-    [property: JsonPropertyName("kind")] string Kind,
-    [property: JsonPropertyName("location")] string Location,
-    [property: JsonPropertyName("revision")] string Revision);
 
 public sealed record BuildJob(
     [property: JsonPropertyName("version")] int Version,

@@ -2,7 +2,6 @@
 // blobs, the image index, the layer cache and build status. It owns the ordering rules of
 // StorageLayout (blob first, index entry last) so that callers cannot get them wrong.
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Nixery.Core.Manifests;
@@ -162,9 +161,6 @@ public sealed class RegistryStore(IStorageBackend backend)
         expectedETag is null
             ? backend.TryCreateAsync(StorageLayout.LearnedPopularity, json, "application/json", ct)
             : backend.TryReplaceAsync(StorageLayout.LearnedPopularity, json, expectedETag, "application/json", ct);
-
-    public static string HashKey(string text) =>
-        Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
     private async Task<T?> ReadJsonAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)
         where T : class

@@ -18,6 +18,7 @@ using Nixery.Core.Names;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Storage;
+using Nixery.Core.Sources;
 
 namespace Nixery.Functions.Builds;
 

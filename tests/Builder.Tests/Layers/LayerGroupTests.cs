@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Nixery.Builder.Layers;
+using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.Tests.Layers;
 
@@ -48,8 +49,8 @@ public class PopularityTests
     [Fact]
     public void PackageNameDropsOnlyTheStorePrefix()
     {
-        Assert.Equal("bash-5.2-p15", Popularity.PackageName("/nix/store/0c6m4hngn9zq5fnshg1hd6h2jjf9w2k2-bash-5.2-p15"));
-        Assert.Equal("/usr/lib/x", Popularity.PackageName("/usr/lib/x"));
+        Assert.Equal("bash-5.2-p15", StorePaths.Name("/nix/store/0c6m4hngn9zq5fnshg1hd6h2jjf9w2k2-bash-5.2-p15"));
+        Assert.Equal("/usr/lib/x", StorePaths.Name("/usr/lib/x"));
     }
 
     [Theory]

@@ -134,8 +134,8 @@ public class StableLayerGrouperTests
         string PathOf(string name) => changed.Contains(name) ? Updated(name) : StorePath(name);
         var updated = new RuntimeGraph([.. Example.Paths.Select(p =>
         {
-            var name = Popularity.PackageName(p.Path);
-            return p with { Path = PathOf(name), References = [.. p.References.Select(r => PathOf(Popularity.PackageName(r)))] };
+            var name = StorePaths.Name(p.Path);
+            return p with { Path = PathOf(name), References = [.. p.References.Select(r => PathOf(StorePaths.Name(r)))] };
         })]);
 
         var before = GroupExample(5).Select(l => l.Key).ToHashSet(StringComparer.Ordinal);

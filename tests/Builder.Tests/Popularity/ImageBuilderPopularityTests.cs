@@ -34,8 +34,8 @@ public sealed class ImageBuilderPopularityTests
         var plain = new Harness(plainDir.Path, new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero));
         var plainImage = await plain.BuildAsync("git");
         var graph = plain.Grouper.Graphs.Single();
-        var git = graph.Paths.Single(p => Popularity.PackageName(p.Path).StartsWith("git-1", StringComparison.Ordinal)).Path;
-        var expat = graph.Paths.Single(p => Popularity.PackageName(p.Path).StartsWith("libexpat1-", StringComparison.Ordinal)).Path;
+        var git = graph.Paths.Single(p => StorePaths.Name(p.Path).StartsWith("git-1", StringComparison.Ordinal)).Path;
+        var expat = graph.Paths.Single(p => StorePaths.Name(p.Path).StartsWith("libexpat1-", StringComparison.Ordinal)).Path;
         Assert.Equal([git], graph.Paths.Where(p => p.References.Contains(expat) && p.Path != expat).Select(p => p.Path));
         var plainGroups = plain.Grouper.Results.Single();
         var withGit = Assert.Single(plainGroups, g => g.Contents.Contains(git));
@@ -45,7 +45,7 @@ public sealed class ImageBuilderPopularityTests
         using var popularDir = new TempDir("nixery-pop-popular");
         var popular = new Harness(popularDir.Path, new PopularitySourceOptions(null, TimeSpan.Zero));
         await popular.Store.PutComputedPopularityAsync(
-            PopularityCounter.ToJson(new Dictionary<string, int> { [Popularity.PackageName(expat)] = NixeryLayerGrouper.PopularityThreshold }), CancellationToken.None);
+            PopularityCounter.ToJson(new Dictionary<string, int> { [StorePaths.Name(expat)] = NixeryLayerGrouper.PopularityThreshold }), CancellationToken.None);
         var popularImage = await popular.BuildAsync("git");
         var popularGroups = popular.Grouper.Results.Single();
 
@@ -53,7 +53,7 @@ public sealed class ImageBuilderPopularityTests
         Assert.DoesNotContain(expat, Assert.Single(popularGroups, g => g.Contents.Contains(git)).Contents);
         // Popular libexpat1 hangs off the root now, so libc6 (referred to by git and by libexpat1)
         // is no longer dominated by git either: it leaves git's layer too, with what only it uses.
-        var libc = graph.Paths.Single(p => Popularity.PackageName(p.Path).StartsWith("libc6", StringComparison.Ordinal)).Path;
+        var libc = graph.Paths.Single(p => StorePaths.Name(p.Path).StartsWith("libc6", StringComparison.Ordinal)).Path;
         Assert.Contains(libc, withGit.Contents);
         var libcLayer = Assert.Single(popularGroups, g => g.Contents.Contains(libc));
         Assert.DoesNotContain(git, libcLayer.Contents);
@@ -81,7 +81,7 @@ public sealed class ImageBuilderPopularityTests
         await harness.BuildAsync("bash");
 
         var names = harness.Grouper.Graphs
-            .Select(g => g.Paths.Select(p => Popularity.PackageName(p.Path)).ToHashSet(StringComparer.Ordinal))
+            .Select(g => g.Paths.Select(p => StorePaths.Name(p.Path)).ToHashSet(StringComparer.Ordinal))
             .ToList();
         Assert.Equal(2, names.Count);
         var expected = names.SelectMany(n => n).Distinct(StringComparer.Ordinal)

@@ -9,6 +9,7 @@ using System.Text.Json;
 using Nixery.Builder.Layers;
 using Nixery.Builder.PopularityData;
 using Nixery.TestSupport;
+using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.Tests.PopularityData;
 
@@ -38,7 +39,7 @@ public sealed class PopularityCountingTests
                 closure.Add(path);
                 foreach (var reference in entry.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).Where(r => r != path))
                 {
-                    var name = Popularity.PackageName(reference);
+                    var name = StorePaths.Name(reference);
                     expected[name] = expected.GetValueOrDefault(name) + 1;
                 }
             }

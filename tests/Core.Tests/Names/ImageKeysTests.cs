@@ -2,6 +2,8 @@
 // order, and any input that changes the image's bytes must change the key.
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
+using Nixery.Core.Manifests;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Tests.Names;
 
@@ -73,7 +75,7 @@ public sealed class ImageKeysTests
         var key = ImageKeys.For(ImageRequest.FromName("hello"), Source);
 
         Assert.Equal(
-            Nixery.Core.Storage.RegistryStore.HashKey("format=4\nlayers=gnu-tar/libdeflate-1.14/level-6/chunks-1MiB\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
+            Nixery.Core.Manifests.Digest.Sha256Hex("format=4\nlayers=gnu-tar/libdeflate-1.14/level-6/chunks-1MiB\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
             key);
         Assert.Matches("^[0-9a-f]{64}$", key);
     }

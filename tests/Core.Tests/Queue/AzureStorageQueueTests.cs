@@ -9,6 +9,7 @@ using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
 using Nixery.Core.Queue.Azure;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Tests.Queue;
 

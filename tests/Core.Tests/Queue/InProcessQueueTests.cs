@@ -1,6 +1,7 @@
 // The embedded default's queue: FIFO, and an abandoned job comes back counted.
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Tests.Queue;
 

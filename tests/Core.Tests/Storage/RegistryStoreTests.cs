@@ -236,7 +236,7 @@ public sealed class RegistryStoreTests : IDisposable
     [Fact]
     public void HashKeyIsLowerCaseSha256Hex()
     {
-        Assert.Equal("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", RegistryStore.HashKey("hello"));
+        Assert.Equal("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", Digest.Sha256Hex("hello"));
     }
 
     private async Task<List<string>> ListAsync(string prefix)
