@@ -3,8 +3,6 @@
 // the package source's resolved revision, the architecture and the sorted package list — and
 // nothing else: not the tag text, not the order of the name's components. The layer cache's
 // keys carry the layer format too, so a change of it never mixes old and new layers.
-using Nixery.Core.Queue;
-using Nixery.Core.Storage;
 using Nixery.Core.Manifests;
 using Nixery.Core.Sources;
 

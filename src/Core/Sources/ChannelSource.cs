@@ -12,7 +12,6 @@
 // remote nixpkgs tarball — prefer a channel name or a commit tarball there.
 using System.Security.Cryptography;
 using Nixery.Core.Errors;
-using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 

@@ -12,7 +12,6 @@
 // moving targets are remembered for NIXERY_REVISION_CACHE (RevisionCache).
 using System.Text.RegularExpressions;
 using Nixery.Core.Errors;
-using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 

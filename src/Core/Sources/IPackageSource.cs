@@ -1,7 +1,6 @@
 // Turning "this source, this tag" into the revision that goes into the image key, at
 // request time. Moving targets (a branch, a channel, a folder that changes) are looked up
 // at most once per NIXERY_REVISION_CACHE; pinned ones (a commit) never (RevisionCache).
-using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 

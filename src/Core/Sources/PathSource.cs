@@ -2,7 +2,6 @@
 // revision is a hash of the folder's files, so the image key changes when the set changes
 // and stays the same across machines that hold the same files. The tag does not matter.
 using System.Security.Cryptography;
-using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 

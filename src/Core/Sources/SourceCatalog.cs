@@ -3,7 +3,6 @@
 // latest revision (`shell/git:stable`); otherwise the default source, which reads the tag
 // itself (a git source: commit, branch or tag). A source name shadows a package of the
 // same name in the first component, so names like "stable" or "unstable" are good choices.
-using Nixery.Core.Queue;
 
 namespace Nixery.Core.Sources;
 
