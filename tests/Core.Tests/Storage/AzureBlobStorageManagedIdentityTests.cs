@@ -10,7 +10,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Nixery.Core.Storage;
-using Nixery.Core.Storage.Azure;
+using Nixery.Core.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 

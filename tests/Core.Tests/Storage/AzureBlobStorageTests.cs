@@ -12,7 +12,7 @@ using Azure.Storage.Blobs.Specialized;
 using Azure.Storage.Sas;
 using BlobProperties = Nixery.Core.Storage.BlobProperties;
 using Nixery.Core.Storage;
-using Nixery.Core.Storage.Azure;
+using Nixery.Core.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 
