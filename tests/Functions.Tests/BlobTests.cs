@@ -1,4 +1,6 @@
-// GET and HEAD of blobs streamed from the filesystem backend, with single-range support.
+// GET and HEAD of blobs streamed from the filesystem backend, with single-range support and
+// conditional requests (ETag, If-None-Match, If-Range, If-Match), which the framework's file
+// result answers (src/Functions/Registry/StoredContent.cs).
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -127,6 +129,74 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
         using var response = await GetRangeAsync("bytes=1000-2000", HttpMethod.Head);
 
         await ErrorAssert.HasNoBodyAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable);
+    }
+
+    [Fact]
+    public async Task BlobIfNoneMatchWithItsETagIsNotModifiedWithoutBody()
+    {
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+        {
+            using var request = new HttpRequestMessage(method, BlobPath);
+            request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{fixture.TenBytesDigest}\"");
+
+            using var response = await fixture.Client.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
+            Assert.Equal($"\"{fixture.TenBytesDigest}\"", response.Headers.ETag?.Tag);
+            Assert.Equal([fixture.TenBytesDigest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public async Task BlobIfNoneMatchWithAnotherETagIsTheWholeBlob()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
+        request.Headers.TryAddWithoutValidation("If-None-Match", "\"sha256:0000\"");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task BlobRangeWithAMatchingIfRangeIsPartialContent()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
+        request.Headers.TryAddWithoutValidation("Range", "bytes=2-4");
+        request.Headers.TryAddWithoutValidation("If-Range", $"\"{fixture.TenBytesDigest}\"");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal("bytes 2-4/10", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal("234", Encoding.ASCII.GetString(await response.Content.ReadAsByteArrayAsync()));
+    }
+
+    [Fact]
+    public async Task BlobRangeWithAnIfRangeOfAnotherETagIsTheWholeBlob()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
+        request.Headers.TryAddWithoutValidation("Range", "bytes=2-4");
+        request.Headers.TryAddWithoutValidation("If-Range", "\"sha256:0000\"");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentRange);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task BlobIfMatchWithAnotherETagIsPreconditionFailedWithTheErrorBody()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
+        request.Headers.TryAddWithoutValidation("If-Match", "\"sha256:0000\"");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        await ErrorAssert.HasErrorAsync(response, HttpStatusCode.PreconditionFailed, "PRECONDITION_FAILED");
     }
 
     [Theory]

@@ -33,6 +33,35 @@ public abstract class ManifestByDigestTests(IRegistryUnderTest fixture)
     }
 
     [Fact]
+    public async Task ManifestByDigestIfNoneMatchWithItsETagIsNotModifiedWithoutBody()
+    {
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+        {
+            using var request = new HttpRequestMessage(method, $"/v2/hello/manifests/{fixture.ManifestDigest}");
+            request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{fixture.ManifestDigest}\"");
+
+            using var response = await fixture.Client.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
+            Assert.Equal($"\"{fixture.ManifestDigest}\"", response.Headers.ETag?.Tag);
+            Assert.Equal([fixture.ManifestDigest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public async Task ManifestByDigestIsSentWholeWhateverTheRange()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/hello/manifests/{fixture.ManifestDigest}");
+        request.Headers.TryAddWithoutValidation("Range", "bytes=0-3");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(RegistryFixture.ManifestJson, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task NonManifestBlobAskedForAsManifestIsManifestUnknown()
     {
         using var response = await fixture.Client.GetAsync($"/v2/hello/manifests/{fixture.TenBytesDigest}");

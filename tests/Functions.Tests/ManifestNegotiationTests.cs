@@ -120,6 +120,41 @@ public abstract class ManifestNegotiationTests(IRegistryUnderTest fixture) : IAs
         Assert.Equal(json, await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData(Docker)]
+    [InlineData(Oci)]
+    public async Task ManifestByTagIfNoneMatchWithTheETagOfTheChosenVariantIsNotModified(string accept)
+    {
+        var digest = accept == Oci ? _oci : _docker;
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+        {
+            using var request = new HttpRequestMessage(method, $"/v2/{Name}/manifests/latest");
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+            request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{digest}\"");
+
+            using var response = await fixture.Client.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
+            Assert.Equal($"\"{digest}\"", response.Headers.ETag?.Tag);
+            Assert.Equal([digest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public async Task ManifestByTagIfNoneMatchWithTheOtherVariantsETagIsThatVariant()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{Name}/manifests/latest");
+        request.Headers.TryAddWithoutValidation("Accept", Oci);
+        request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{_docker}\"");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal($"\"{_oci}\"", response.Headers.ETag?.Tag);
+        Assert.Equal(OciJson, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task ImageRecordWithoutVariantsServesItsOneManifest()
     {
