@@ -1,7 +1,12 @@
 // A manifest whose image is not built yet answers 429 + Retry-After once the build wait
 // is over ("image is being built"), which podman, skopeo and containerd retry by themselves.
-// No in-process worker here: the test is about the HTTP answer and the enqueued job.
+// No in-process worker here: the test is about the HTTP answer and the enqueued job. The
+// wait itself runs on a FakeTimeProvider, so "after NIXERY_BUILD_WAIT" is a step of the
+// clock: the request's poll is a delay on that clock, which fires when the test moves it.
 using System.Net;
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Nixery.Core.Manifests;
 using Nixery.Core.Queue;
 using Nixery.Functions.Builds;
 using Nixery.Core.Storage;
@@ -57,6 +62,45 @@ public sealed class BuildWaitTests
         var status = await instance.Store.GetStatusAsync(lease.Job.ImageKey, CancellationToken.None);
         Assert.Equal(BuildState.Queued, status?.State);
     }
+
+    [Fact]
+    public async Task ARequestWaitsForTheBuildUntilTheClockPassesTheBuildWaitThenAnswers429()
+    {
+        using var folder = new TempDir("nixery-functions-wait");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var instance = await RegistryInstance.StartAsync(folder.Combine("storage"), WaitingSettings, services => services.AddSingleton<TimeProvider>(time));
+
+        var pull = instance.Client.GetAsync("/v2/bash/manifests/latest");
+        await instance.Services.GetRequiredService<InProcessQueue>().ReceiveAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(20));
+
+        using var response = await pull;
+        await ErrorAssert.HasErrorAsync(response, (HttpStatusCode)429, "TOOMANYREQUESTS");
+        Assert.Equal(["7"], response.Headers.GetValues("Retry-After"));
+    }
+
+    [Fact]
+    public async Task ABuildThatEndsBeforeTheClockPassesTheBuildWaitIsServed()
+    {
+        using var folder = new TempDir("nixery-functions-wait");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var instance = await RegistryInstance.StartAsync(folder.Combine("storage"), WaitingSettings, services => services.AddSingleton<TimeProvider>(time));
+
+        var pull = instance.Client.GetAsync("/v2/bash/manifests/latest");
+        var job = (await instance.Services.GetRequiredService<InProcessQueue>().ReceiveAsync(CancellationToken.None)).Job;
+        time.Advance(TimeSpan.FromSeconds(19));
+        // What a worker does at the end of a build: the manifest, the image record, the signal.
+        var manifest = Encoding.UTF8.GetBytes(RegistryFixture.ManifestJson);
+        var digest = await instance.Store.PutBlobAsync(manifest, MediaTypes.DockerManifest, CancellationToken.None);
+        await instance.Store.PutImageAsync(job.ImageKey, new ImageRecord(digest.ToString(), MediaTypes.DockerManifest, manifest.Length, job.Image.Packages), CancellationToken.None);
+        instance.Services.GetRequiredService<BuildEvents>().Settled(job.ImageKey);
+
+        using var response = await pull;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([digest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+    }
+
+    private static Dictionary<string, string?> WaitingSettings => new(Settings) { ["NIXERY_BUILD_WAIT"] = "20" };
 }
 
 /// <summary>What a request does when its wait is over and the build still runs, decided from the
