@@ -12,10 +12,17 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
 {
     private string BlobPath => $"/v2/any/name/blobs/{fixture.TenBytesDigest}";
 
-    private async Task<HttpResponseMessage> GetRangeAsync(string range, HttpMethod? method = null)
+    private Task<HttpResponseMessage> GetRangeAsync(string range, HttpMethod? method = null) =>
+        SendAsync(method ?? HttpMethod.Get, ("Range", range));
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, params (string Name, string Value)[] headers)
     {
-        var request = new HttpRequestMessage(method ?? HttpMethod.Get, BlobPath);
-        request.Headers.TryAddWithoutValidation("Range", range);
+        using var request = new HttpRequestMessage(method, BlobPath);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
         return await fixture.Client.SendAsync(request);
     }
 
@@ -132,29 +139,13 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
     }
 
     [Fact]
-    public async Task BlobIfNoneMatchWithItsETagIsNotModifiedWithoutBody()
-    {
-        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
-        {
-            using var request = new HttpRequestMessage(method, BlobPath);
-            request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{fixture.TenBytesDigest}\"");
-
-            using var response = await fixture.Client.SendAsync(request);
-
-            Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
-            Assert.Equal($"\"{fixture.TenBytesDigest}\"", response.Headers.ETag?.Tag);
-            Assert.Equal([fixture.TenBytesDigest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
-            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
-        }
-    }
+    public Task BlobIfNoneMatchWithItsETagIsNotModifiedWithoutBody() =>
+        NotModifiedAssert.IfNoneMatchWithItsETagAsync(fixture.Client, BlobPath, fixture.TenBytesDigest);
 
     [Fact]
     public async Task BlobIfNoneMatchWithAnotherETagIsTheWholeBlob()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
-        request.Headers.TryAddWithoutValidation("If-None-Match", "\"sha256:0000\"");
-
-        using var response = await fixture.Client.SendAsync(request);
+        using var response = await SendAsync(HttpMethod.Get, ("If-None-Match", "\"sha256:0000\""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
@@ -163,11 +154,7 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
     [Fact]
     public async Task BlobRangeWithAMatchingIfRangeIsPartialContent()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
-        request.Headers.TryAddWithoutValidation("Range", "bytes=2-4");
-        request.Headers.TryAddWithoutValidation("If-Range", $"\"{fixture.TenBytesDigest}\"");
-
-        using var response = await fixture.Client.SendAsync(request);
+        using var response = await SendAsync(HttpMethod.Get, ("Range", "bytes=2-4"), ("If-Range", $"\"{fixture.TenBytesDigest}\""));
 
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
         Assert.Equal("bytes 2-4/10", response.Content.Headers.ContentRange?.ToString());
@@ -177,11 +164,7 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
     [Fact]
     public async Task BlobRangeWithAnIfRangeOfAnotherETagIsTheWholeBlob()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
-        request.Headers.TryAddWithoutValidation("Range", "bytes=2-4");
-        request.Headers.TryAddWithoutValidation("If-Range", "\"sha256:0000\"");
-
-        using var response = await fixture.Client.SendAsync(request);
+        using var response = await SendAsync(HttpMethod.Get, ("Range", "bytes=2-4"), ("If-Range", "\"sha256:0000\""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Null(response.Content.Headers.ContentRange);
@@ -191,10 +174,7 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
     [Fact]
     public async Task BlobIfMatchWithAnotherETagIsPreconditionFailedWithTheErrorBody()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, BlobPath);
-        request.Headers.TryAddWithoutValidation("If-Match", "\"sha256:0000\"");
-
-        using var response = await fixture.Client.SendAsync(request);
+        using var response = await SendAsync(HttpMethod.Get, ("If-Match", "\"sha256:0000\""));
 
         await ErrorAssert.HasErrorAsync(response, HttpStatusCode.PreconditionFailed, "PRECONDITION_FAILED");
     }

@@ -66,15 +66,10 @@ public sealed class BuildWaitTests
     [Fact]
     public async Task ARequestWaitsForTheBuildUntilTheClockPassesTheBuildWaitThenAnswers429()
     {
-        using var folder = new TempDir("nixery-functions-wait");
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var instance = await RegistryInstance.StartAsync(folder.Combine("storage"), WaitingSettings, services => services.AddSingleton<TimeProvider>(time));
+        await using var waiting = await WaitingPull.StartAsync();
+        waiting.Time.Advance(TimeSpan.FromSeconds(20));
 
-        var pull = instance.Client.GetAsync("/v2/bash/manifests/latest");
-        await instance.Services.GetRequiredService<InProcessQueue>().ReceiveAsync(CancellationToken.None);
-        time.Advance(TimeSpan.FromSeconds(20));
-
-        using var response = await pull;
+        using var response = await waiting.Response;
         await ErrorAssert.HasErrorAsync(response, (HttpStatusCode)429, "TOOMANYREQUESTS");
         Assert.Equal(["7"], response.Headers.GetValues("Retry-After"));
     }
@@ -82,25 +77,50 @@ public sealed class BuildWaitTests
     [Fact]
     public async Task ABuildThatEndsBeforeTheClockPassesTheBuildWaitIsServed()
     {
-        using var folder = new TempDir("nixery-functions-wait");
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var instance = await RegistryInstance.StartAsync(folder.Combine("storage"), WaitingSettings, services => services.AddSingleton<TimeProvider>(time));
-
-        var pull = instance.Client.GetAsync("/v2/bash/manifests/latest");
-        var job = (await instance.Services.GetRequiredService<InProcessQueue>().ReceiveAsync(CancellationToken.None)).Job;
-        time.Advance(TimeSpan.FromSeconds(19));
+        await using var waiting = await WaitingPull.StartAsync();
+        waiting.Time.Advance(TimeSpan.FromSeconds(19));
         // What a worker does at the end of a build: the manifest, the image record, the signal.
+        var (store, job) = (waiting.Instance.Store, waiting.Job);
         var manifest = Encoding.UTF8.GetBytes(RegistryFixture.ManifestJson);
-        var digest = await instance.Store.PutBlobAsync(manifest, MediaTypes.DockerManifest, CancellationToken.None);
-        await instance.Store.PutImageAsync(job.ImageKey, new ImageRecord(digest.ToString(), MediaTypes.DockerManifest, manifest.Length, job.Image.Packages), CancellationToken.None);
-        instance.Services.GetRequiredService<BuildEvents>().Settled(job.ImageKey);
+        var digest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, CancellationToken.None);
+        await store.PutImageAsync(job.ImageKey, new ImageRecord(digest.ToString(), MediaTypes.DockerManifest, manifest.Length, job.Image.Packages), CancellationToken.None);
+        waiting.Instance.Services.GetRequiredService<BuildEvents>().Settled(job.ImageKey);
 
-        using var response = await pull;
+        using var response = await waiting.Response;
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal([digest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
     }
 
-    private static Dictionary<string, string?> WaitingSettings => new(Settings) { ["NIXERY_BUILD_WAIT"] = "20" };
+    /// <summary>A pull of an image not built yet, with NIXERY_BUILD_WAIT 20 on a fake clock,
+    /// whose build job has been enqueued: the request is in its wait.</summary>
+    private sealed class WaitingPull : IAsyncDisposable
+    {
+        private readonly TempDir _folder = new("nixery-functions-wait");
+
+        public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+        public RegistryInstance Instance { get; private set; } = null!;
+
+        public Task<HttpResponseMessage> Response { get; private set; } = null!;
+
+        public BuildJob Job { get; private set; } = null!;
+
+        public static async Task<WaitingPull> StartAsync()
+        {
+            var pull = new WaitingPull();
+            var settings = new Dictionary<string, string?>(Settings) { ["NIXERY_BUILD_WAIT"] = "20" };
+            pull.Instance = await RegistryInstance.StartAsync(pull._folder.Combine("storage"), settings, services => services.AddSingleton<TimeProvider>(pull.Time));
+            pull.Response = pull.Instance.Client.GetAsync("/v2/bash/manifests/latest");
+            pull.Job = (await pull.Instance.Services.GetRequiredService<InProcessQueue>().ReceiveAsync(CancellationToken.None)).Job;
+            return pull;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Instance.DisposeAsync();
+            _folder.Dispose();
+        }
+    }
 }
 
 /// <summary>What a request does when its wait is over and the build still runs, decided from the
