@@ -22,8 +22,11 @@ public sealed record ErrorCode(string Code, int Status, string Description)
     /// <summary>Not a spec code: a path under /v2/ that is no registry endpoint.</summary>
     public static readonly ErrorCode NotFound = new("NOT_FOUND", 404, "no such endpoint");
 
+    /// <summary>Not a spec code: an If-Match or If-Unmodified-Since that the stored bytes fail (RFC 9110 §13.1).</summary>
+    public static readonly ErrorCode PreconditionFailed = new("PRECONDITION_FAILED", 412, "a precondition of the request failed");
+
     public static IReadOnlyList<ErrorCode> All { get; } =
-        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable, NotFound];
+        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable, NotFound, PreconditionFailed];
 }
 
 public sealed record ErrorEntry(

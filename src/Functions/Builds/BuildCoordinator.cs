@@ -53,6 +53,11 @@ public sealed class BuildCoordinator(
             throw Failure(image, status);
         }
 
+        // The wait is timed from before the claim, and so is its first poll: a test's
+        // FakeTimeProvider, moved once the job is enqueued, finds that delay to fire.
+        var deadline = time.GetUtcNow() + wait.BuildWait;
+        var extended = wait.BuildWait <= TimeSpan.Zero; // a wait of 0 asks for an answer at once
+        var poll = extended ? Task.CompletedTask : Task.Delay(wait.BuildWait < PollInterval ? wait.BuildWait : PollInterval, time, ct);
         if (status is null || IsStale(status))
         {
             await ClaimAndEnqueueAsync(image, resolved, key, ct);
@@ -61,8 +66,6 @@ public sealed class BuildCoordinator(
         // Wait for the outcome: woken at once by this process's worker, else by polling
         // storage (a worker elsewhere). The window is checked on every pass: a delay on an
         // already-cancelled token completes at once, so the loop must not rely on it throwing.
-        var deadline = time.GetUtcNow() + wait.BuildWait;
-        var extended = wait.BuildWait <= TimeSpan.Zero; // a wait of 0 asks for an answer at once
         while (true)
         {
             var settled = events.WhenSettled(key);
@@ -103,7 +106,12 @@ public sealed class BuildCoordinator(
                     new Dictionary<string, string> { ["Retry-After"] = decision.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             }
 
-            await Task.WhenAny(settled, Task.Delay(left < PollInterval ? left : PollInterval, time, ct));
+            if (poll.IsCompleted)
+            {
+                poll = Task.Delay(left < PollInterval ? left : PollInterval, time, ct);
+            }
+
+            await Task.WhenAny(settled, poll);
             ct.ThrowIfCancellationRequested();
         }
     }
