@@ -16,7 +16,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Nixery.Bench;
 using Nixery.Builder.Layers;
-using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
 
 const int Runs = 3;

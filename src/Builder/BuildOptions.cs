@@ -3,7 +3,6 @@
 // Bound and checked like every options class (Core/Options/Settings.cs).
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
-using Nixery.Builder.Layers;
 using Nixery.Core.Options;
 
 namespace Nixery.Builder;

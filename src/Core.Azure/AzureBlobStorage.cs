@@ -28,7 +28,7 @@ using BlobProperties = Nixery.Core.Storage.BlobProperties;
 
 namespace Nixery.Core.Azure;
 
-public sealed class AzureBlobStorage : IStorageBackend
+public sealed class AzureBlobStorage : IStorageBackend, IDisposable
 {
     /// <summary>Block size of streamed uploads and writes: the most a single upload holds in
     /// memory per concurrent block. 8 MiB keeps a 1 GiB layer at 128 blocks (limit 50,000).</summary>
@@ -248,9 +248,12 @@ public sealed class AzureBlobStorage : IStorageBackend
 
     private BlobClient Blob(string path) => _container.GetBlobClient(path);
 
+    /// <summary>The backend lives as long as its process (a singleton); this releases its lock.</summary>
+    public void Dispose() => _keyLock.Dispose();
+
     private static BlobHttpHeaders Headers(string? contentType) => new() { ContentType = contentType };
 
-    private Task UploadSmallAsync(string path, ReadOnlyMemory<byte> content, string? contentType, BlobRequestConditions conditions, CancellationToken cancellationToken) =>
+    private Task<Response<BlobContentInfo>> UploadSmallAsync(string path, ReadOnlyMemory<byte> content, string? contentType, BlobRequestConditions conditions, CancellationToken cancellationToken) =>
         Blob(path).UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions { HttpHeaders = Headers(contentType), Conditions = conditions }, cancellationToken);
 
     /// <summary>Blocks staged on staging/&lt;id&gt; (BlockUploadStream); committed there, then

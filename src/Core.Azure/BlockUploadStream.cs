@@ -15,7 +15,6 @@ using System.Globalization;
 using System.Text;
 using global::Azure.Storage.Blobs.Models;
 using global::Azure.Storage.Blobs.Specialized;
-using Nixery.Core.Storage;
 
 namespace Nixery.Core.Azure;
 

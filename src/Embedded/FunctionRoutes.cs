@@ -3,7 +3,8 @@
 // trigger's own route template and methods — the same attributes the Functions SDK writes
 // into functions.metadata, so the routes are declared once and both hosts call the same
 // method. As the isolated worker does, the class is created per request from the request's
-// services, and the IResult the method returns is executed on the response. The host's route
+// services (unless the method is static), and the IResult the method returns is executed on
+// the response. The host's route
 // prefix is host.json's ("" here), so templates are used as they are.
 using System.Reflection;
 using Microsoft.Azure.Functions.Worker;
@@ -17,7 +18,7 @@ public static class FunctionRoutes
         where TFunctions : class
     {
         var mapped = new List<string>();
-        foreach (var method in typeof(TFunctions).GetMethods(BindingFlags.Public | BindingFlags.Instance))
+        foreach (var method in typeof(TFunctions).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
         {
             if (method.GetCustomAttribute<FunctionAttribute>() is not { } function)
             {
@@ -36,7 +37,7 @@ public static class FunctionRoutes
 
             var methods = (trigger.Methods ?? []).Select(m => m.ToUpperInvariant()).ToArray();
             app.MapMethods(trigger.Route ?? function.Name, methods, (HttpContext context) =>
-                    (IResult)method.Invoke(ActivatorUtilities.CreateInstance<TFunctions>(context.RequestServices), [context.Request])!)
+                    (IResult)method.Invoke(method.IsStatic ? null : ActivatorUtilities.CreateInstance<TFunctions>(context.RequestServices), [context.Request])!)
                 .WithName(function.Name);
             mapped.Add(function.Name);
         }

@@ -5,13 +5,13 @@
 // clock: the request's poll is a delay on that clock, which fires when the test moves it.
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Manifests;
 using Nixery.Core.Queue;
-using Nixery.Functions.Builds;
 using Nixery.Core.Storage;
+using Nixery.Functions.Builds;
 using Nixery.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Nixery.Functions.Tests;
 

@@ -53,8 +53,8 @@ public sealed class FailuresTests : IAsyncLifetime
         {
             failures = new object[]
             {
-                new { image = "gti/shell", reason = "packages not found: gti", missing = new[] { "gti" }, at },
-                new { image = "a", reason = "builder for '/nix/store/x-a.drv' failed", log = new[] { "one", "two" }, at = at.AddSeconds(-1) },
+                new { image = "gti/shell", reason = "packages not found: gti", missing = (string[])["gti"], at },
+                new { image = "a", reason = "builder for '/nix/store/x-a.drv' failed", log = (string[])["one", "two"], at = at.AddSeconds(-1) },
             },
         });
         Assert.Equal(Normalised(expected), Normalised(await response.Content.ReadAsStringAsync()));

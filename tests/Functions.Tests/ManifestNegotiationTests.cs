@@ -7,7 +7,6 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
-using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Tests;
@@ -40,7 +39,7 @@ public abstract class ManifestNegotiationTests(IRegistryUnderTest fixture) : IAs
         var store = fixture.Store;
         _docker = await store.PutBlobAsync(Encoding.UTF8.GetBytes(DockerJson), Docker, CancellationToken.None);
         _oci = await store.PutBlobAsync(Encoding.UTF8.GetBytes(OciJson), Oci, CancellationToken.None);
-                var (selection, source) = await fixture.Sources.ResolveAsync(Name, "latest", CancellationToken.None);
+        var (selection, source) = await fixture.Sources.ResolveAsync(Name, "latest", CancellationToken.None);
         var image = ImageRequest.FromName(selection.Packages);
         var key = ImageKeys.For(image, source);
         var record = new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages, [
@@ -144,7 +143,7 @@ public abstract class ManifestNegotiationTests(IRegistryUnderTest fixture) : IAs
     public async Task ImageRecordWithoutVariantsServesItsOneManifest()
     {
         // A record written before Variants existed (same shape, field absent).
-                var (selection, source) = await fixture.Sources.ResolveAsync("negotiation/old", "latest", CancellationToken.None);
+        var (selection, source) = await fixture.Sources.ResolveAsync("negotiation/old", "latest", CancellationToken.None);
         var image = ImageRequest.FromName(selection.Packages);
         var key = ImageKeys.For(image, source);
         await fixture.Store.PutImageAsync(key, new ImageRecord(_docker.ToString(), Docker, Encoding.UTF8.GetByteCount(DockerJson), image.Packages), CancellationToken.None);

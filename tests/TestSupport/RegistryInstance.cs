@@ -34,7 +34,7 @@ public sealed class RegistryInstance : IAsyncDisposable
 
     public RegistryStore Store => _app.Services.GetRequiredService<RegistryStore>();
 
-    /// <summary>The settings every test instance gets; <paramref name="settings"/> adds or overrides.</summary>
+    /// <summary>The settings every test instance gets, storing under <paramref name="storagePath"/>; a test adds or overrides them.</summary>
     public static IReadOnlyDictionary<string, string?> DefaultSettings(string storagePath) => new Dictionary<string, string?>
     {
         ["urls"] = "http://127.0.0.1:0",

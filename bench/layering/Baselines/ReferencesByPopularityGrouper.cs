@@ -20,7 +20,6 @@
 // paths get a layer each and every other path goes into one last layer (mkManyPureLayers:
 // `head -n $((maxLayers - 1))`, then the rest when there are maxLayers or more).
 using Nixery.Builder.Layers;
-using Nixery.Bench.Layering.Corpus;
 using Nixery.Builder.Nix;
 using QuikGraph;
 using QuikGraph.Algorithms.Search;

@@ -22,6 +22,9 @@ public sealed record Image(string Name, IReadOnlyList<string> Packages, IReadOnl
 
 public static class ImageSet
 {
+    /// <summary>Package name endings of what is no tool: headers, documentation, debug symbols, shared data.</summary>
+    private static readonly string[] NotToolSuffixes = ["-dev", "-doc", "-dbg", "-dbgsym", "-common", "-data"];
+
     public static readonly IReadOnlySet<string> ToolSections = new HashSet<string>(StringComparer.Ordinal)
     {
         "admin", "database", "devel", "editors", "httpd", "interpreters", "javascript", "mail", "net",
@@ -41,7 +44,7 @@ public static class ImageSet
         [.. index.Packages.Values
             .Where(p => ToolSections.Contains(p.Section.Split('/')[^1]))
             .Where(p => !p.Name.StartsWith("lib", StringComparison.Ordinal))
-            .Where(p => !new[] { "-dev", "-doc", "-dbg", "-dbgsym", "-common", "-data" }.Any(s => p.Name.EndsWith(s, StringComparison.Ordinal)))
+            .Where(p => !NotToolSuffixes.Any(s => p.Name.EndsWith(s, StringComparison.Ordinal)))
             .OrderByDescending(p => graph.Edges.InDegree(graph.NodeOf(p.Name)))
             .ThenBy(p => p.Name, StringComparer.Ordinal)
             .Select(p => p.Name)];

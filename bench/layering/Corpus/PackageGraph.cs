@@ -150,7 +150,7 @@ public sealed class PackageGraph
                 ClosureSize(n)))
             .OrderBy(p => p.Path, StringComparer.Ordinal)]);
 
-    private IReadOnlyList<string> Identities(IReadOnlySet<int> changed, string generation)
+    private string[] Identities(IReadOnlySet<int> changed, string generation)
     {
         var paths = new string[Nodes.Count];
         foreach (var node in Nodes) // dependencies first
@@ -187,7 +187,7 @@ public sealed class PackageGraph
         return new string(chars);
     }
 
-    private static string JoinedName(IReadOnlyList<string> members)
+    private static string JoinedName(List<string> members)
     {
         var name = string.Join('+', members);
         if (name.Length <= MaxName)

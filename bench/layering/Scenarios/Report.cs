@@ -7,6 +7,8 @@ namespace Nixery.Bench.Layering.Scenarios;
 
 public static class Report
 {
+    private static readonly string[] UpdateCategories = ["leaf", "mid", "base"];
+
     private const int Label = 34;
     private const int Cell = 17;
 
@@ -33,7 +35,7 @@ public static class Report
 
             Row($"(a)  1 client, {imageCount} images", o => o.Pull);
             Row($"(a') {Measure.ClientCount} clients × {Measure.PullsPerClient} images", o => o.ClientPulls);
-            foreach (var category in new[] { "leaf", "mid", "base" }.Where(categories.ContainsKey))
+            foreach (var category in UpdateCategories.Where(categories.ContainsKey))
             {
                 Row($"(b)  update: {category} ({categories[category]})", o => o.Update.GetValueOrDefault(category));
             }

@@ -8,7 +8,7 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Images;
 
-internal sealed class BuildProgress(RegistryStore store, string imageKey, int total, TimeProvider time, ILogger logger)
+internal sealed class BuildProgress(RegistryStore store, string imageKey, int total, TimeProvider time, ILogger logger) : IDisposable
 {
     private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
 
@@ -18,6 +18,8 @@ internal sealed class BuildProgress(RegistryStore store, string imageKey, int to
     private int _ready;
 
     public Task StartAsync(CancellationToken ct) => WriteAsync(force: true, ct);
+
+    public void Dispose() => _writing.Dispose();
 
     public Task LayerReadyAsync(CancellationToken ct) =>
         WriteAsync(force: Interlocked.Increment(ref _ready) == total, ct);

@@ -60,7 +60,7 @@ public sealed class ImageBuilder(
     ILogger<ImageBuilder> logger,
     PopularitySource popularity,
     SourceCheckout sources,
-    NixPlatforms platforms)
+    NixPlatforms platforms) : IDisposable
 {
     /// <summary>How often a worker waiting for another's layer looks for it.</summary>
     private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
@@ -68,6 +68,9 @@ public sealed class ImageBuilder(
     private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
 
     private readonly PackingPool _packing = new(options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
+
+    /// <summary>The builder lives as long as its process (a singleton); this stops its packing threads.</summary>
+    public void Dispose() => _packing.Dispose();
 
     public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
     {
@@ -199,7 +202,7 @@ public sealed class ImageBuilder(
 
         // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
         var layers = new BuiltLayer[count];
-        var progress = new BuildProgress(store, job.ImageKey, count, time, logger);
+        using var progress = new BuildProgress(store, job.ImageKey, count, time, logger);
         await progress.StartAsync(ct);
         await Parallel.ForEachAsync(
             work.OrderByDescending(w => w.Size).ThenBy(w => w.Index),

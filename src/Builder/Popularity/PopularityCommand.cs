@@ -20,7 +20,6 @@
 // /nix/store/<hash>-), how many other store paths refer to it directly. Progress goes to
 // stdout; exit code 0 on success, 1 when Nix or storage fails, 2 for a usage error.
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nixery.Builder.Nix;
 using Nixery.Core.Storage;

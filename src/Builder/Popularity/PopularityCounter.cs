@@ -8,7 +8,6 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.PopularityData;

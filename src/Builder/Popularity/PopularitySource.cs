@@ -14,8 +14,8 @@
 // a hint for layer grouping, never worth failing or blocking a build over.
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Layers;
-using Nixery.Core.Storage;
 using Nixery.Builder.Nix;
+using Nixery.Core.Storage;
 
 namespace Nixery.Builder.PopularityData;
 

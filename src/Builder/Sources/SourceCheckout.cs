@@ -16,10 +16,8 @@ using System.Formats.Tar;
 using CliWrap;
 using CliWrap.Buffered;
 using Microsoft.Extensions.Logging;
-using Nixery.Core.Queue;
-using Nixery.Core.Sources;
-using Nixery.Core.Storage;
 using Nixery.Core.Manifests;
+using Nixery.Core.Sources;
 
 namespace Nixery.Builder.Sources;
 

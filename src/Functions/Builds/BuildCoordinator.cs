@@ -12,13 +12,12 @@
 // the whole 5 s); otherwise the 429's Retry-After is the estimated time left, at most
 // NIXERY_RETRY_AFTER. With NIXERY_BUILD_WAIT 0 the answer stays immediate. A build that
 // finished while the request waited is served, never answered 429.
-using Microsoft.Extensions.Logging;
 using Nixery.Core.Errors;
 using Nixery.Core.Names;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
-using Nixery.Core.Storage;
 using Nixery.Core.Sources;
+using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Builds;
 
@@ -200,7 +199,7 @@ public sealed class BuildCoordinator(
     /// so what a user needs to act on must be in it. Lines the reason already quotes (Nix's
     /// "error: builder for '…drv' failed …") are left out. One line, " | " between log lines:
     /// skopeo's logger escapes newlines and kubelet events are single lines.</summary>
-    private static IReadOnlyList<string> QuotedLog(string reason, IReadOnlyList<string> log)
+    private static List<string> QuotedLog(string reason, IReadOnlyList<string> log)
     {
         const int Lines = 5, Length = 200;
         return log

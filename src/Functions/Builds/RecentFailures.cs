@@ -28,7 +28,7 @@ public sealed record RecentFailure(
     [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Log,
     [property: JsonPropertyName("at")] DateTimeOffset At);
 
-public sealed class RecentFailures(RegistryStore store, StatusOptions options, TimeProvider time, ILogger<RecentFailures> logger)
+public sealed class RecentFailures(RegistryStore store, StatusOptions options, TimeProvider time, ILogger<RecentFailures> logger) : IDisposable
 {
     /// <summary>The most failures listed.</summary>
     public const int MaxListed = 50;
@@ -118,4 +118,6 @@ public sealed class RecentFailures(RegistryStore store, StatusOptions options, T
     }
 
     private sealed record Snapshot(DateTimeOffset At, IReadOnlyList<RecentFailure> Failures);
+
+    public void Dispose() => _refresh.Dispose();
 }

@@ -4,9 +4,7 @@
 // (src/Embedded, which adds the in-process queue and the build side). The start-up log says
 // what this instance serves, from where.
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Nixery.Core.Azure;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;

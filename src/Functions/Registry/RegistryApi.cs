@@ -40,12 +40,12 @@ public sealed class RegistryApi(ManifestHandler manifests, BlobHandler blobs, La
         });
 
     [Function("registry-writes")]
-    public IResult Writes([HttpTrigger(AuthorizationLevel.Anonymous, "post", "put", "patch", "delete", Route = "v2/{*path}")] HttpRequest request) =>
+    public static IResult Writes([HttpTrigger(AuthorizationLevel.Anonymous, "post", "put", "patch", "delete", Route = "v2/{*path}")] HttpRequest request) =>
         new RegistryResult(_ =>
             throw new RegistryException(ErrorCode.Unsupported, "this registry is pull-only: images are built from their names, e.g. docker pull <host>/shell/git"));
 
     [Function("registry-base")]
-    public IResult RegistryBase([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "v2")] HttpRequest request) =>
+    public static IResult RegistryBase([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "v2")] HttpRequest request) =>
         new RegistryResult(Base);
 
     [Function("landing")]

@@ -7,9 +7,9 @@
 // from the other test namespaces under Nixery.Builder.Tests.
 using System.Text.Json;
 using Nixery.Builder.Layers;
+using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
 using Nixery.TestSupport;
-using Nixery.Builder.Nix;
 
 namespace Nixery.Builder.Tests.PopularityData;
 

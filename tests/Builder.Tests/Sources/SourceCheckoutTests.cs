@@ -4,7 +4,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nixery.Builder.Sources;
-using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.TestSupport;
 

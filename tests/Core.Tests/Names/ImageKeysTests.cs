@@ -1,8 +1,6 @@
 // The image key decides cache hits: equal inputs must give one key whatever the name's
 // order, and any input that changes the image's bytes must change the key.
 using Nixery.Core.Names;
-using Nixery.Core.Queue;
-using Nixery.Core.Manifests;
 using Nixery.Core.Sources;
 
 namespace Nixery.Core.Tests.Names;

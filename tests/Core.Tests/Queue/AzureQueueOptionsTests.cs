@@ -2,8 +2,6 @@
 // missing setting. No Azurite needed.
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
-using Nixery.Core.Names;
-using Nixery.Core.Queue;
 using Nixery.Core.Azure;
 using Nixery.Core.Options;
 

@@ -5,10 +5,10 @@
 using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Nixery.Core.Azure;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
-using Nixery.Core.Azure;
 using Nixery.Core.Sources;
 
 namespace Nixery.Core.Tests.Queue;

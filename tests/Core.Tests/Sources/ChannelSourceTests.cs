@@ -4,7 +4,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Errors;
-using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.TestSupport;
 

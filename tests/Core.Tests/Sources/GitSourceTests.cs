@@ -2,7 +2,6 @@
 // long a moving target stays resolved, and what a client is told when a tag names nothing.
 using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Errors;
-using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.TestSupport;
 

@@ -2,8 +2,8 @@
 // test class, a fresh container per test. Azure-only behaviour (SAS URLs, block uploads)
 // is in AzureBlobStorageTests.
 using Azure.Storage.Blobs;
-using Nixery.Core.Storage;
 using Nixery.Core.Azure;
+using Nixery.Core.Storage;
 
 namespace Nixery.Core.Tests.Storage;
 

@@ -10,7 +10,6 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Time.Testing;
-using Nixery.Core.Storage;
 using Nixery.Core.Azure;
 
 namespace Nixery.Core.Tests.Storage;

@@ -10,10 +10,10 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Azure.Storage.Sas;
-using BlobProperties = Nixery.Core.Storage.BlobProperties;
 using Microsoft.Extensions.Time.Testing;
-using Nixery.Core.Storage;
 using Nixery.Core.Azure;
+using Nixery.Core.Storage;
+using BlobProperties = Nixery.Core.Storage.BlobProperties;
 
 namespace Nixery.Core.Tests.Storage;
 

@@ -73,13 +73,13 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     private static readonly Lazy<IReadOnlyList<FunctionMetadata>> WorkerFunctions = new(() => FunctionMetadata.Load("Worker"));
 
     private IReadOnlyDictionary<string, string> FunctionAppSettings =>
-        InfraSnapshot.NameValues(InfraSnapshot.At(infra.Single(SiteType, FunctionApp), "properties.siteConfig.appSettings"));
+        InfraSnapshot.NameValues(InfraSnapshot.At(infra.Resource(SiteType, FunctionApp), "properties.siteConfig.appSettings"));
 
     private IReadOnlyDictionary<string, string> WorkerSettings =>
         InfraSnapshot.NameValues(InfraSnapshot.At(WorkerContainer, "env"));
 
     private JsonElement WorkerContainer =>
-        InfraSnapshot.At(infra.Single(ContainerAppType, Worker), "properties.template.containers").EnumerateArray().Single();
+        InfraSnapshot.At(infra.Resource(ContainerAppType, Worker), "properties.template.containers").EnumerateArray().Single();
 
     /// <summary>Each app: where the infra sets its settings, the options classes it reads them
     /// with (as its Program.cs checks them), the functions the build generated.</summary>
@@ -234,8 +234,8 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     [Fact]
     public void HttpAppRunsOnFlexConsumptionAsTheDotnetIsolatedRuntimeOfItsFramework()
     {
-        var site = infra.Single(SiteType, FunctionApp);
-        var plan = infra.Single("Microsoft.Web/serverfarms", InfraSnapshot.NamePrefix + "-plan");
+        var site = infra.Resource(SiteType, FunctionApp);
+        var plan = infra.Resource("Microsoft.Web/serverfarms", InfraSnapshot.NamePrefix + "-plan");
         using var runtimeConfig = JsonDocument.Parse(File.ReadAllText(FunctionMetadata.BuiltFile("Functions", "Nixery.Functions.runtimeconfig.json")));
         var framework = runtimeConfig.RootElement.GetProperty("runtimeOptions").GetProperty("tfm").GetString()!;
 
@@ -259,7 +259,7 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     [Fact]
     public void WorkerIsAFunctionsAppOnTheContainerAppsEnvironmentScaledZeroToMaxWorkersByThePlatform()
     {
-        var app = infra.Single(ContainerAppType, Worker);
+        var app = infra.Resource(ContainerAppType, Worker);
         var scale = InfraSnapshot.At(app, "properties.template.scale");
         var ingress = InfraSnapshot.At(app, "properties.configuration.ingress");
         var registry = InfraSnapshot.At(app, "properties.configuration.registries").EnumerateArray().Single();

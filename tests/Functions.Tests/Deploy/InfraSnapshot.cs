@@ -54,7 +54,7 @@ public sealed class InfraSnapshot : IAsyncLifetime
         [.. Resources.Where(r => r.GetProperty("type").GetString() == type)];
 
     /// <summary>The one resource of that type and name; fails naming what there is instead.</summary>
-    public JsonElement Single(string type, string name)
+    public JsonElement Resource(string type, string name)
     {
         var matches = OfType(type).Where(r => r.GetProperty("name").GetString() == name).ToList();
         return matches.Count == 1

@@ -8,8 +8,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Grpc.Core;
-using GrpcException = Grpc.Core.RpcException;
 using Nixery.FunctionsHost.Rpc;
+using GrpcException = Grpc.Core.RpcException;
 
 namespace Nixery.FunctionsHost;
 
