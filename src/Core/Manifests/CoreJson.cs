@@ -16,6 +16,7 @@ namespace Nixery.Core.Manifests;
 [JsonSerializable(typeof(ManifestVariant))]
 [JsonSerializable(typeof(LayerRecord))]
 [JsonSerializable(typeof(BuildStatus))]
+[JsonSerializable(typeof(LeaseRecord))]
 [JsonSerializable(typeof(BuildJob))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ImageRequest))]

@@ -141,6 +141,8 @@ public sealed class PopularitySourceTests
 
         public Task DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
 
+        public Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken) => inner.TryDeleteAsync(path, expectedETag, cancellationToken);
+
         public IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 
         public Task<Uri?> GetRedirectUrlAsync(string path, string contentType, CancellationToken cancellationToken) => inner.GetRedirectUrlAsync(path, contentType, cancellationToken);
