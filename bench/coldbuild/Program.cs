@@ -101,8 +101,9 @@ try
 
     async Task<(double Seconds, long LayerBytes)> BuildAllAsync(string storage)
     {
-        var store = new RegistryStore(new FileSystemStorage(storage));
-        var popularity = new PopularitySource(store, new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var backend = new FileSystemStorage(storage);
+        var store = new RegistryStore(backend);
+        var popularity = new PopularitySource(new PopularityStore(backend), new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
         var builder = new ImageBuilder(
             store, nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
             TimeProvider.System, NullLogger<ImageBuilder>.Instance, popularity,

@@ -23,6 +23,7 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, options.LayerClaimTtl, options.PackConcurrency));
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
         services.AddSingleton(new PopularitySourceOptions(LoadPopularity(options.PopularityUrl), PopularitySourceOptions.DefaultCacheFor));
+        services.AddSingleton<PopularityStore>();
         services.AddSingleton<PopularitySource>();
         services.AddSingleton(new SourceCheckoutOptions(options.SourceCachePath));
         services.AddSingleton(sp => new SourceCheckout(

@@ -179,7 +179,9 @@ public sealed class FailuresTests : IAsyncLifetime
     }
 
     private Task WriteAsync(string path, string text) =>
-        _instance.Store.Backend.WriteAsync(path, new MemoryStream(Encoding.UTF8.GetBytes(text)), "application/json", Ct);
+        Backend.WriteAsync(path, new MemoryStream(Encoding.UTF8.GetBytes(text)), "application/json", Ct);
+
+    private IStorageBackend Backend => _instance.Services.GetRequiredService<IStorageBackend>();
 
     /// <summary>The JSON as the serialiser writes it, so that only content is compared.</summary>
     private static string Normalised(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);

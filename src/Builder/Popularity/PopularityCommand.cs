@@ -224,8 +224,7 @@ public static class PopularityCommand
         builder.Logging.ClearProviders();
         builder.Services.AddRegistryStorage(options);
         using var host = builder.Build();
-        var store = host.Services.GetRequiredService<RegistryStore>();
-        await store.PutComputedPopularityAsync(json, ct);
+        await new PopularityStore(host.Services.GetRequiredService<IStorageBackend>()).PutComputedAsync(json, ct);
         return null;
     }
 }

@@ -1,6 +1,7 @@
 // Typed access to the storage layout for the HTTP side and the worker: content-addressed
 // blobs, the image index, the layer cache and build status. It owns the ordering rules of
-// StorageLayout (blob first, index entry last) so that callers cannot get them wrong.
+// StorageLayout (blob first, index entry last) so that callers cannot get them wrong, and
+// keeps its backend to itself; popularity/ is the Builder's PopularityStore.
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -10,13 +11,16 @@ namespace Nixery.Core.Storage;
 
 public sealed class RegistryStore(IStorageBackend backend)
 {
-    public IStorageBackend Backend => backend;
-
     public Task<BlobProperties?> StatBlobAsync(Digest digest, CancellationToken ct) =>
         backend.StatAsync(StorageLayout.Blob(digest), ct);
 
     public Task<Stream?> OpenBlobAsync(Digest digest, CancellationToken ct) =>
         backend.OpenReadAsync(StorageLayout.Blob(digest), ct);
+
+    /// <summary>A short-lived URL a client can fetch the blob from itself, or null: stream it
+    /// from here (the backend's contract, IStorageBackend.GetRedirectUrlAsync).</summary>
+    public Task<Uri?> GetBlobRedirectUrlAsync(Digest digest, string contentType, CancellationToken ct) =>
+        backend.GetRedirectUrlAsync(StorageLayout.Blob(digest), contentType, ct);
 
     /// <summary>Stores a small blob (config, manifest) under its own digest; idempotent.</summary>
     public async Task<Digest> PutBlobAsync(ReadOnlyMemory<byte> content, string contentType, CancellationToken ct)
@@ -128,39 +132,6 @@ public sealed class RegistryStore(IStorageBackend backend)
 
     public Task SetStatusAsync(string imageKey, BuildStatus status, CancellationToken ct) =>
         WriteJsonAsync(StorageLayout.Status(imageKey), status, CoreJson.Default.BuildStatus, ct);
-
-    /// <summary>The computed popularity document (JSON text), or null if none was stored.</summary>
-    public async Task<string?> GetComputedPopularityAsync(CancellationToken ct)
-    {
-        await using var stream = await backend.OpenReadAsync(StorageLayout.ComputedPopularity, ct);
-        return stream is null ? null : await new StreamReader(stream).ReadToEndAsync(ct);
-    }
-
-    public Task PutComputedPopularityAsync(ReadOnlyMemory<byte> json, CancellationToken ct) =>
-        backend.WriteAsync(StorageLayout.ComputedPopularity, new MemoryStream(json.ToArray()), "application/json", ct);
-
-    /// <summary>The learned popularity document and the ETag to replace it with, or null if none exists yet.
-    /// The ETag is read before the content, so a concurrent write makes the later replace fail rather than
-    /// silently overwrite what it did not read.</summary>
-    public async Task<(string Json, string ETag)?> GetLearnedPopularityAsync(CancellationToken ct)
-    {
-        var props = await backend.StatAsync(StorageLayout.LearnedPopularity, ct);
-        if (props is null)
-        {
-            return null;
-        }
-
-        await using var stream = await backend.OpenReadAsync(StorageLayout.LearnedPopularity, ct);
-        return stream is null ? null : (await new StreamReader(stream).ReadToEndAsync(ct), props.ETag);
-    }
-
-    /// <summary>Writes the learned popularity document if it is still the one read: created when
-    /// <paramref name="expectedETag"/> is null, else replaced only if its ETag is unchanged.
-    /// False when another writer got there first (read again and retry).</summary>
-    public Task<bool> TryPutLearnedPopularityAsync(ReadOnlyMemory<byte> json, string? expectedETag, CancellationToken ct) =>
-        expectedETag is null
-            ? backend.TryCreateAsync(StorageLayout.LearnedPopularity, json, "application/json", ct)
-            : backend.TryReplaceAsync(StorageLayout.LearnedPopularity, json, expectedETag, "application/json", ct);
 
     private async Task<T?> ReadJsonAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)
         where T : class

@@ -23,7 +23,7 @@ public sealed class BlobHandler(RegistryStore store)
         response.ContentType = MediaTypes.OctetStream;
 
         var head = HttpMethods.IsHead(context.Request.Method);
-        if (!head && await store.Backend.GetRedirectUrlAsync(StorageLayout.Blob(digest), MediaTypes.OctetStream, ct) is { } url)
+        if (!head && await store.GetBlobRedirectUrlAsync(digest, MediaTypes.OctetStream, ct) is { } url)
         {
             response.StatusCode = StatusCodes.Status307TemporaryRedirect;
             response.Headers.Location = url.AbsoluteUri;

@@ -48,9 +48,10 @@ public sealed class PackConcurrencyTests
 
     private static async Task<(RegistryStore Store, ImageRecord Image, string Key)> BuildAsync(string storage, int concurrency)
     {
-        var store = new RegistryStore(new FileSystemStorage(storage));
+        var backend = new FileSystemStorage(storage);
+        var store = new RegistryStore(backend);
         var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
-        var popularity = new PopularitySource(store, new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var popularity = new PopularitySource(new PopularityStore(backend), new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
         var builder = new ImageBuilder(
             store, nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
             TimeProvider.System, NullLogger<ImageBuilder>.Instance, popularity,
