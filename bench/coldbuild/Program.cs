@@ -20,7 +20,9 @@ using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
+using Nixery.Core.Builds;
 using Nixery.Core.Names;
+using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -105,7 +107,7 @@ try
         var store = new RegistryStore(backend);
         var popularity = new PopularitySource(new PopularityStore(backend), new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
         var builder = new ImageBuilder(
-            store, nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
+            store, new BuildLedger(backend, new RegistryOptions(), TimeProvider.System), nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
             TimeProvider.System, NullLogger<ImageBuilder>.Instance, popularity,
             new SourceCheckout(new SourceCheckoutOptions(Path.Combine(root, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
             new NixPlatforms());

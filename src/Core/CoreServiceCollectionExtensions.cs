@@ -1,8 +1,10 @@
 // Registers what every process (the embedded default, the HTTP function app, the build
 // function app) shares: the storage backend chosen by configuration, the typed store, the
-// build queue its part sends to, build events, the clock and the staging sweeper.
+// build ledger, leases, the build queue its part sends to, build events, the clock and the
+// staging sweeper.
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Nixery.Core.Builds;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Queue.Azure;
@@ -22,6 +24,9 @@ public static class CoreServiceCollectionExtensions
             ? AzureBlobStorage.CreateAsync(blob.CreateContainerClient(), blob.SasExpiry, CancellationToken.None).GetAwaiter().GetResult()
             : new FileSystemStorage(options.StoragePath));
         services.AddSingleton<RegistryStore>();
+        // The ledger reads the queue's durability where this part sends jobs (none in the build function app).
+        services.AddSingleton<BuildLedger>();
+        services.AddSingleton<StorageLeases>();
         switch (options.Part)
         {
             case RegistryPart.Embedded:

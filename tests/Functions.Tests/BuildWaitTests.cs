@@ -2,9 +2,9 @@
 // is over ("image is being built"), which podman, skopeo and containerd retry by themselves.
 // No in-process worker here: the test is about the HTTP answer and the enqueued job.
 using System.Net;
+using Nixery.Core.Builds;
 using Nixery.Core.Queue;
 using Nixery.Functions.Builds;
-using Nixery.Core.Storage;
 using Nixery.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -54,7 +54,7 @@ public sealed class BuildWaitTests
         Assert.Equal(["bash"], lease.Job.Image.Packages);
         Assert.Equal(BuildJob.CurrentVersion, lease.Job.Version);
 
-        var status = await instance.Store.GetStatusAsync(lease.Job.ImageKey, CancellationToken.None);
+        var status = await instance.Ledger.GetAsync(lease.Job.ImageKey, CancellationToken.None);
         Assert.Equal(BuildState.Queued, status?.State);
     }
 }

@@ -15,7 +15,8 @@
 //      cores and memory their compression takes (Packing/PackingPool.cs); a layer's bytes do
 //      not depend on it, and the manifest lists the layers in their fixed order.
 //   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
-//   5. The image index entry is written last; then the status says done.
+//   5. The image index entry is written last; then the status says done (BuildJobRunner,
+//      through the build ledger).
 // Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
 // A package set that builds several systems (nixery.json "systems") gives an image whose name
 // does not choose an architecture an OCI index: steps 1–4 run per system this worker can
@@ -29,6 +30,7 @@ using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
@@ -53,6 +55,7 @@ internal sealed record PlatformBuilt(ManifestVariant Docker, ManifestVariant Oci
 
 public sealed class ImageBuilder(
     RegistryStore store,
+    BuildLedger ledger,
     INixClient nix,
     ILayerGrouper grouper,
     ImageBuilderOptions options,
@@ -199,7 +202,7 @@ public sealed class ImageBuilder(
 
         // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
         var layers = new BuiltLayer[count];
-        var progress = new BuildProgress(store, job.ImageKey, count, time, logger);
+        var progress = new BuildProgress(ledger, job.ImageKey, count, time, logger);
         await progress.StartAsync(ct);
         await Parallel.ForEachAsync(
             work.OrderByDescending(w => w.Size).ThenBy(w => w.Index),

@@ -1,10 +1,8 @@
 // Typed access to the storage layout for the HTTP side and the worker: content-addressed
-// blobs, the image index, the layer cache and build status. It owns the ordering rules of
-// StorageLayout (blob first, index entry last) so that callers cannot get them wrong, and
-// keeps its backend to itself; popularity/ is the Builder's PopularityStore.
-using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
+// blobs, the image index and the layer cache. It owns the ordering rules of StorageLayout
+// (blob first, index entry last) so that callers cannot get them wrong, and keeps its
+// backend to itself. The rest of the layout has its own owners: status/ the BuildLedger
+// (Core/Builds), popularity/ the Builder's PopularityStore.
 using Nixery.Core.Manifests;
 
 namespace Nixery.Core.Storage;
@@ -47,17 +45,17 @@ public sealed class RegistryStore(IStorageBackend backend)
     }
 
     public Task<ImageRecord?> GetImageAsync(string imageKey, CancellationToken ct) =>
-        ReadJsonAsync(StorageLayout.Image(imageKey), CoreJson.Default.ImageRecord, ct);
+        backend.ReadJsonAsync(StorageLayout.Image(imageKey), CoreJson.Default.ImageRecord, ct);
 
     /// <summary>The last write of a build: after this the image is visible to every reader.</summary>
     public Task PutImageAsync(string imageKey, ImageRecord record, CancellationToken ct) =>
-        WriteJsonAsync(StorageLayout.Image(imageKey), record, CoreJson.Default.ImageRecord, ct);
+        backend.WriteJsonAsync(StorageLayout.Image(imageKey), record, CoreJson.Default.ImageRecord, ct);
 
     public Task<LayerRecord?> GetLayerAsync(string layerKey, CancellationToken ct) =>
-        ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);
+        backend.ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);
 
     public Task PutLayerAsync(string layerKey, LayerRecord record, CancellationToken ct) =>
-        WriteJsonAsync(StorageLayout.Layer(layerKey), record, CoreJson.Default.LayerRecord, ct);
+        backend.WriteJsonAsync(StorageLayout.Layer(layerKey), record, CoreJson.Default.LayerRecord, ct);
 
     /// <summary>Claims the packing of a layer so that two workers do not pack the same one at
     /// once: true if this caller may pack it now. A claim older than <paramref name="staleAfter"/>
@@ -91,55 +89,4 @@ public sealed class RegistryStore(IStorageBackend backend)
 
     public Task ReleaseLayerClaimAsync(string layerKey, CancellationToken ct) =>
         backend.DeleteAsync(StorageLayout.LayerClaim(layerKey), ct);
-
-    public Task<BuildStatus?> GetStatusAsync(string imageKey, CancellationToken ct) =>
-        ReadJsonAsync(StorageLayout.Status(imageKey), CoreJson.Default.BuildStatus, ct);
-
-    /// <summary>Every status record's image key with the time the record was last written
-    /// (storage's clock), in path order. Lists names only; reading the records is up to the caller.</summary>
-    public async IAsyncEnumerable<(string ImageKey, DateTimeOffset Modified)> ListStatusesAsync([EnumeratorCancellation] CancellationToken ct)
-    {
-        await foreach (var (path, modified) in backend.ListAsync(StorageLayout.StatusPrefix, ct))
-        {
-            if (StorageLayout.ImageKeyOfStatus(path) is { } key)
-            {
-                yield return (key, modified);
-            }
-        }
-    }
-
-    /// <summary>Claims a build: true if no status existed and this caller created "queued".
-    /// A stale status (failed and expired, or queued/building past the stale age) is taken over
-    /// with an ETag-conditional replace, so that exactly one of several racing callers wins.</summary>
-    public async Task<bool> TryClaimBuildAsync(string imageKey, BuildStatus queued, Func<BuildStatus, bool> isStale, CancellationToken ct)
-    {
-        var path = StorageLayout.Status(imageKey);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(queued, CoreJson.Default.BuildStatus);
-        if (await backend.TryCreateAsync(path, bytes, "application/json", ct))
-        {
-            return true;
-        }
-
-        var props = await backend.StatAsync(path, ct);
-        var current = await GetStatusAsync(imageKey, ct);
-        if (props is null || current is null || !isStale(current))
-        {
-            return false;
-        }
-
-        return await backend.TryReplaceAsync(path, bytes, props.ETag, "application/json", ct);
-    }
-
-    public Task SetStatusAsync(string imageKey, BuildStatus status, CancellationToken ct) =>
-        WriteJsonAsync(StorageLayout.Status(imageKey), status, CoreJson.Default.BuildStatus, ct);
-
-    private async Task<T?> ReadJsonAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)
-        where T : class
-    {
-        await using var stream = await backend.OpenReadAsync(path, ct);
-        return stream is null ? null : await JsonSerializer.DeserializeAsync(stream, type, ct);
-    }
-
-    private Task WriteJsonAsync<T>(string path, T value, JsonTypeInfo<T> type, CancellationToken ct) =>
-        backend.WriteAsync(path, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(value, type)), "application/json", ct);
 }

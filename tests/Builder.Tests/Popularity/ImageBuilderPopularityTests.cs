@@ -10,8 +10,10 @@ using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
 using Nixery.Builder.Tests.Nix;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
+using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -134,7 +136,7 @@ public sealed class ImageBuilderPopularityTests
             Popularity = new PopularityStore(backend);
             var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
             var source = new PopularitySource(Popularity, popularity, TimeProvider.System, NullLogger<PopularitySource>.Instance);
-            Builder = new ImageBuilder(Store, nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source,
+            Builder = new ImageBuilder(Store, new BuildLedger(backend, new RegistryOptions(), TimeProvider.System), nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source,
                 new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
                 new NixPlatforms());
         }
