@@ -106,8 +106,10 @@ try
         var backend = new FileSystemStorage(storage);
         var store = new RegistryStore(backend);
         var popularity = new PopularitySource(new PopularityStore(backend), new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var options = new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency);
+        var layers = new LayerCache(store, new StorageLeases(backend, TimeProvider.System, NullLogger<StorageLease>.Instance), options, TimeProvider.System, NullLogger<LayerCache>.Instance);
         var builder = new ImageBuilder(
-            store, new BuildLedger(backend, new RegistryOptions(), TimeProvider.System), nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
+            store, layers, new BuildLedger(backend, new RegistryOptions(), TimeProvider.System), nix, new StableLayerGrouper(), options,
             TimeProvider.System, NullLogger<ImageBuilder>.Instance, popularity,
             new SourceCheckout(new SourceCheckoutOptions(Path.Combine(root, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
             new NixPlatforms());

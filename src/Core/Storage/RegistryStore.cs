@@ -1,8 +1,8 @@
 // Typed access to the storage layout for the HTTP side and the worker: content-addressed
-// blobs, the image index and the layer cache. It owns the ordering rules of StorageLayout
-// (blob first, index entry last) so that callers cannot get them wrong, and keeps its
-// backend to itself. The rest of the layout has its own owners: status/ the BuildLedger
-// (Core/Builds), popularity/ the Builder's PopularityStore.
+// blobs, the image index and the layer records. It owns the ordering rules of StorageLayout
+// (blob first, index entry last) so that callers cannot get them wrong, and keeps its backend
+// to itself. The rest of the layout has its own owners: status/ the BuildLedger
+// (Core/Builds), leases StorageLease, popularity/ the Builder's PopularityStore.
 using Nixery.Core.Manifests;
 
 namespace Nixery.Core.Storage;
@@ -56,37 +56,4 @@ public sealed class RegistryStore(IStorageBackend backend)
 
     public Task PutLayerAsync(string layerKey, LayerRecord record, CancellationToken ct) =>
         backend.WriteJsonAsync(StorageLayout.Layer(layerKey), record, CoreJson.Default.LayerRecord, ct);
-
-    /// <summary>Claims the packing of a layer so that two workers do not pack the same one at
-    /// once: true if this caller may pack it now. A claim older than <paramref name="staleAfter"/>
-    /// belongs to a worker that died and is taken over (ETag-conditional, one winner). Losing a
-    /// claim only costs waiting: layers are content-addressed, so a race still ends correctly.</summary>
-    public async Task<bool> TryClaimLayerAsync(string layerKey, string owner, DateTimeOffset now, TimeSpan staleAfter, CancellationToken ct)
-    {
-        var path = StorageLayout.LayerClaim(layerKey);
-        var claim = System.Text.Encoding.UTF8.GetBytes($"{owner} {now.ToUnixTimeMilliseconds()}");
-        if (await backend.TryCreateAsync(path, claim, "text/plain", ct))
-        {
-            return true;
-        }
-
-        var props = await backend.StatAsync(path, ct);
-        if (props is null)
-        {
-            // Released between our create and our look: try once more.
-            return await backend.TryCreateAsync(path, claim, "text/plain", ct);
-        }
-
-        await using var stream = await backend.OpenReadAsync(path, ct);
-        var text = stream is null ? "" : await new StreamReader(stream).ReadToEndAsync(ct);
-        var at = long.TryParse(text[(text.LastIndexOf(' ') + 1)..], out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.MinValue;
-        return now - at > staleAfter && await backend.TryReplaceAsync(path, claim, props.ETag, "text/plain", ct);
-    }
-
-    /// <summary>Keeps a held claim fresh while the layer is packed.</summary>
-    public Task RenewLayerClaimAsync(string layerKey, string owner, DateTimeOffset now, CancellationToken ct) =>
-        backend.WriteAsync(StorageLayout.LayerClaim(layerKey), new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"{owner} {now.ToUnixTimeMilliseconds()}")), "text/plain", ct);
-
-    public Task ReleaseLayerClaimAsync(string layerKey, CancellationToken ct) =>
-        backend.DeleteAsync(StorageLayout.LayerClaim(layerKey), ct);
 }

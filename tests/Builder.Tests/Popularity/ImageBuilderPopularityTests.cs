@@ -136,7 +136,9 @@ public sealed class ImageBuilderPopularityTests
             Popularity = new PopularityStore(backend);
             var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
             var source = new PopularitySource(Popularity, popularity, TimeProvider.System, NullLogger<PopularitySource>.Instance);
-            Builder = new ImageBuilder(Store, new BuildLedger(backend, new RegistryOptions(), TimeProvider.System), nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source,
+            var options = new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10));
+            var layers = new LayerCache(Store, new StorageLeases(backend, TimeProvider.System, NullLogger<StorageLease>.Instance), options, TimeProvider.System, NullLogger<LayerCache>.Instance);
+            Builder = new ImageBuilder(Store, layers, new BuildLedger(backend, new RegistryOptions(), TimeProvider.System), nix, Grouper, options, TimeProvider.System, Logger, source,
                 new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
                 new NixPlatforms());
         }

@@ -1,5 +1,6 @@
-// RegistryStore on the filesystem backend: content addressing, the image records and the
-// layer claims. The build claims are the build ledger's (BuildLedgerTests, on every backend).
+// RegistryStore on the filesystem backend: content addressing and the image records. The
+// build claims are the build ledger's (BuildLedgerTests), layer claims the lease's
+// (StorageLeaseTests), both run on every backend.
 using System.Text;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
@@ -10,10 +11,6 @@ namespace Nixery.Core.Tests.Storage;
 public sealed class RegistryStoreTests : IDisposable
 {
     private static readonly CancellationToken Ct = CancellationToken.None;
-
-    private static readonly DateTimeOffset LongAgo = new(2020, 1, 2, 3, 4, 5, TimeSpan.Zero);
-
-    private static readonly DateTimeOffset Recently = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
     private readonly TempDir _folder = new();
 
@@ -145,38 +142,5 @@ public sealed class RegistryStoreTests : IDisposable
         }
 
         return paths;
-    }
-
-    [Fact]
-    public async Task FirstLayerClaimWinsAndAFreshClaimIsNotTakenOver()
-    {
-        var now = Recently;
-
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "worker-1", now, TimeSpan.FromMinutes(15), Ct));
-        Assert.False(await _store.TryClaimLayerAsync("layer-a", "worker-2", now.AddMinutes(14), TimeSpan.FromMinutes(15), Ct));
-        Assert.True(await _store.TryClaimLayerAsync("layer-b", "worker-2", now, TimeSpan.FromMinutes(15), Ct));
-    }
-
-    [Fact]
-    public async Task ReleasedLayerClaimCanBeClaimedAgain()
-    {
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "worker-1", Recently, TimeSpan.FromMinutes(15), Ct));
-
-        await _store.ReleaseLayerClaimAsync("layer-a", Ct);
-
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "worker-2", Recently, TimeSpan.FromMinutes(15), Ct));
-        Assert.False(File.Exists(Path.Combine(_folder.Path, "layers", "layer-b.claim")));
-        Assert.True(File.Exists(Path.Combine(_folder.Path, "layers", "layer-a.claim")));
-    }
-
-    [Fact]
-    public async Task StaleLayerClaimIsTakenOverByExactlyOneOfTenConcurrentClaimers()
-    {
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "dead-worker", LongAgo, TimeSpan.FromMinutes(15), Ct));
-
-        var wins = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
-            Task.Run(() => _store.TryClaimLayerAsync("layer-a", $"worker-{i}", Recently.AddMilliseconds(i), TimeSpan.FromMinutes(15), Ct))));
-
-        Assert.Equal(1, wins.Count(w => w));
     }
 }
