@@ -20,7 +20,9 @@ using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
+using Nixery.Core.Builds;
 using Nixery.Core.Names;
+using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -101,10 +103,13 @@ try
 
     async Task<(double Seconds, long LayerBytes)> BuildAllAsync(string storage)
     {
-        var store = new RegistryStore(new FileSystemStorage(storage));
-        var popularity = new PopularitySource(store, new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var backend = new FileSystemStorage(storage);
+        var store = new RegistryStore(backend);
+        var popularity = new PopularitySource(new PopularityStore(backend), new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var options = new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency);
+        var layers = new LayerCache(store, new StorageLeases(backend, TimeProvider.System, NullLogger<StorageLease>.Instance), options, TimeProvider.System, NullLogger<LayerCache>.Instance);
         var builder = new ImageBuilder(
-            store, nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
+            store, layers, new BuildLedger(backend, new StatusOptions(), TimeProvider.System), nix, new StableLayerGrouper(), options,
             TimeProvider.System, NullLogger<ImageBuilder>.Instance, popularity,
             new SourceCheckout(new SourceCheckoutOptions(Path.Combine(root, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
             new NixPlatforms());

@@ -1,4 +1,4 @@
-// Registers the build side (Nix client, layer grouping, image builder, the job runner), for
+// Registers the build side (Nix client, layer grouping, layer cache, image builder, the job runner), for
 // the two processes that build: the build function app (src/Worker) and the embedded
 // default (src/Embedded), which adds the in-process worker loop (AddInProcessWorker).
 using Microsoft.Extensions.DependencyInjection;
@@ -35,11 +35,13 @@ public static class BuilderServiceCollectionExtensions
         });
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
         services.AddSingleton(sp => new PopularitySourceOptions(LoadPopularity(sp.GetRequiredService<BuildOptions>().PopularityPath), PopularitySourceOptions.DefaultCacheFor));
+        services.AddSingleton<PopularityStore>();
         services.AddSingleton<PopularitySource>();
         services.AddSingleton(sp => new SourceCheckoutOptions(sp.GetRequiredService<BuildOptions>().SourceCachePath));
         services.AddSingleton(sp => new SourceCheckout(
             sp.GetRequiredService<SourceCheckoutOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, sp.GetRequiredService<ILogger<SourceCheckout>>()));
         services.AddSingleton<NixPlatforms>();
+        services.AddSingleton<LayerCache>();
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton<BuildJobRunner>();
         return services;

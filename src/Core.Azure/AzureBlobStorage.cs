@@ -6,6 +6,7 @@
 //                                no staging copy is needed for WriteAsync.
 //   create-if-absent             If-None-Match: *  → 409 BlobAlreadyExists when it exists.
 //   replace-if-unchanged         If-Match: <etag>  → 412 ConditionNotMet when it changed.
+//   delete-if-unchanged          Delete Blob with If-Match: <etag>, the same answers.
 //   streamed upload, digest      blocks are staged on staging/<id> as they come (never the
 //   known only at the end        whole blob in memory; BlockUploadStream); Commit commits the
 //                                block list there, copies staging → blobs/… server-side and
@@ -175,6 +176,18 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
 
     public async Task DeleteAsync(string path, CancellationToken cancellationToken) =>
         await Blob(path).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+
+    public async Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Blob(path).DeleteIfExistsAsync(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = new ETag(expectedETag) }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
 
     public async IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -1,9 +1,10 @@
 // Registers what every process (the embedded default, the HTTP function app, the build
-// function app) shares whatever its storage: the typed store over the backend, build events,
-// the clock and the staging sweeper. The backend itself is chosen by the storage settings
-// (src/Core.Azure/StorageRegistration.cs, which calls this).
+// function app) shares whatever its storage: the typed store over the backend, the build
+// ledger, leases, build events, the clock and the staging sweeper. The backend itself is
+// chosen by the storage settings (src/Core.Azure/StorageRegistration.cs, which calls this).
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Nixery.Core.Builds;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Storage;
@@ -16,6 +17,9 @@ public static class CoreServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RegistryStore>();
+        // The ledger asks the queue this process sends jobs to, if any, whether it outlives the process.
+        services.AddSingleton<BuildLedger>();
+        services.AddSingleton<StorageLeases>();
         services.AddSingleton<BuildEvents>();
         // Sweep at least as often as an upload may go stale, at most every ten minutes.
         services.AddSingleton(sp =>

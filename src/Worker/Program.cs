@@ -49,6 +49,6 @@ static async Task<string?> StoreComputedPopularityAsync(byte[] json, Cancellatio
     var services = new ServiceCollection().AddSingleton<IConfiguration>(config).AddLogging();
     services.AddRegistryStorage(config);
     await using var provider = services.BuildServiceProvider();
-    await provider.GetRequiredService<RegistryStore>().PutComputedPopularityAsync(json, ct);
+    await new PopularityStore(provider.GetRequiredService<IStorageBackend>()).PutComputedAsync(json, ct);
     return null;
 }

@@ -8,7 +8,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
 using Nixery.Builder.Layers;
+using Nixery.Builder.PopularityData;
 using Nixery.Core.Names;
 using Nixery.Core.Storage;
 using Nixery.TestSupport;
@@ -44,9 +46,9 @@ public sealed class PopularityTests
         // A registry on that storage builds git and counts git's package names into learned.json.
         await using var registry = await RegistryInstance.StartAsync(storage, new Dictionary<string, string?> { ["NIXERY_BUILD_WAIT"] = "600" });
         await ManifestLayerCountAsync(registry, "git");
-        var learned = await registry.Store.GetLearnedPopularityAsync(CancellationToken.None);
+        var learned = await registry.Services.GetRequiredService<PopularityStore>().GetLearnedAsync(CancellationToken.None);
         Assert.NotNull(learned);
-        using var counts = JsonDocument.Parse(learned.Value.Json);
+        using var counts = JsonDocument.Parse(learned.Json);
         Assert.Equal(1, counts.RootElement.EnumerateObject().Single(p => p.Name.StartsWith("git-1", StringComparison.Ordinal)).Value.GetInt32());
         Assert.Equal(1, counts.RootElement.EnumerateObject().Single(p => p.Name.StartsWith("libc6", StringComparison.Ordinal)).Value.GetInt32());
         Assert.Equal(written, await File.ReadAllTextAsync(Path.Combine(storage, StorageLayout.ComputedPopularity)));

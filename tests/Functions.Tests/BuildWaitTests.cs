@@ -7,6 +7,7 @@ using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Queue;
 using Nixery.Core.Storage;
@@ -59,7 +60,7 @@ public sealed class BuildWaitTests
         Assert.Equal(["bash"], lease.Job.Image.Packages);
         Assert.Equal(BuildJob.CurrentVersion, lease.Job.Version);
 
-        var status = await instance.Store.GetStatusAsync(lease.Job.ImageKey, CancellationToken.None);
+        var status = await instance.Ledger.GetAsync(lease.Job.ImageKey, CancellationToken.None);
         Assert.Equal(BuildState.Queued, status?.State);
     }
 

@@ -7,6 +7,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Nixery.Core.Builds;
+using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -42,8 +44,8 @@ public sealed class FailuresTests : IAsyncLifetime
     public async Task AFailureIsListedWithItsImageReasonMissingPackagesLogAndTime()
     {
         var at = _time.GetUtcNow();
-        await _instance.Store.SetStatusAsync("k1", new BuildStatus(BuildState.Failed, at, "packages not found: gti", ["gti"], null, "gti/shell"), Ct);
-        await _instance.Store.SetStatusAsync("k2", new BuildStatus(BuildState.Failed, at.AddSeconds(-1), "builder for '/nix/store/x-a.drv' failed", null, ["one", "two"], "a"), Ct);
+        await SetStatusAsync("k1", new BuildStatus(BuildState.Failed, at, "packages not found: gti", ["gti"], null, "gti/shell"), Ct);
+        await SetStatusAsync("k2", new BuildStatus(BuildState.Failed, at.AddSeconds(-1), "builder for '/nix/store/x-a.drv' failed", null, ["one", "two"], "a"), Ct);
 
         using var response = await _instance.Client.GetAsync("/failures");
 
@@ -63,7 +65,7 @@ public sealed class FailuresTests : IAsyncLifetime
     [Fact]
     public async Task TheLandingPageListsAFailureWithItsReasonHtmlEncoded()
     {
-        await _instance.Store.SetStatusAsync("k", new BuildStatus(BuildState.Failed, _time.GetUtcNow(), "<script>alert('x')</script> & more", null, ["<b>log</b>"], "evil<i>"), Ct);
+        await SetStatusAsync("k", new BuildStatus(BuildState.Failed, _time.GetUtcNow(), "<script>alert('x')</script> & more", null, ["<b>log</b>"], "evil<i>"), Ct);
 
         using var response = await _instance.Client.GetAsync("/");
         var page = await response.Content.ReadAsStringAsync();
@@ -82,7 +84,7 @@ public sealed class FailuresTests : IAsyncLifetime
     [Fact]
     public async Task AFailureIsNoLongerListedOnceTheTtlHasPassed()
     {
-        await _instance.Store.SetStatusAsync("k", new BuildStatus(BuildState.Failed, _time.GetUtcNow(), "it broke", null, null, "broken"), Ct);
+        await SetStatusAsync("k", new BuildStatus(BuildState.Failed, _time.GetUtcNow(), "it broke", null, null, "broken"), Ct);
         Assert.Equal(["broken"], await ListedImagesAsync());
         Assert.Contains("it broke", await _instance.Client.GetStringAsync("/"), StringComparison.Ordinal);
 
@@ -100,17 +102,17 @@ public sealed class FailuresTests : IAsyncLifetime
     public async Task OnlyFailedReadableStatusesAreListedAndOnesWithoutAnImageStillAre()
     {
         var now = _time.GetUtcNow();
-        await _instance.Store.SetStatusAsync("queued", new BuildStatus(BuildState.Queued, now), Ct);
-        await _instance.Store.SetStatusAsync("building", new BuildStatus(BuildState.Building, now, "attempt 1 failed: IOException: disk"), Ct);
-        await _instance.Store.SetStatusAsync("done", new BuildStatus(BuildState.Done, now), Ct);
-        await _instance.Store.SetStatusAsync("old-ttl", new BuildStatus(BuildState.Failed, now - Ttl - TimeSpan.FromSeconds(1), "too old", null, null, "old"), Ct);
+        await SetStatusAsync("queued", new BuildStatus(BuildState.Queued, now), Ct);
+        await SetStatusAsync("building", new BuildStatus(BuildState.Building, now, "attempt 1 failed: IOException: disk"), Ct);
+        await SetStatusAsync("done", new BuildStatus(BuildState.Done, now), Ct);
+        await SetStatusAsync("old-ttl", new BuildStatus(BuildState.Failed, now - Ttl - TimeSpan.FromSeconds(1), "too old", null, null, "old"), Ct);
         await WriteAsync("status/garbage.json", "{not json");
         await WriteAsync("status/wrong-shape.json", "[1,2,3]");
         await WriteAsync("status/not-a-status.txt", "hello");
         // A record from before failed statuses named their image.
         var updated = JsonSerializer.Serialize(now.AddSeconds(-5));
         await WriteAsync("status/before-image.json", $"{{\"state\":\"Failed\",\"updated\":{updated},\"reason\":\"from an older worker\"}}");
-        await _instance.Store.SetStatusAsync("failed", new BuildStatus(BuildState.Failed, now, "broke", null, null, "x"), Ct);
+        await SetStatusAsync("failed", new BuildStatus(BuildState.Failed, now, "broke", null, null, "x"), Ct);
 
         using var document = JsonDocument.Parse(await _instance.Client.GetStringAsync("/failures"));
         var failures = document.RootElement.GetProperty("failures").EnumerateArray().ToList();
@@ -128,7 +130,7 @@ public sealed class FailuresTests : IAsyncLifetime
         var now = _time.GetUtcNow();
         for (var i = 0; i < 60; i++)
         {
-            await _instance.Store.SetStatusAsync($"k{i:00}", new BuildStatus(BuildState.Failed, now.AddSeconds(-i), "broke", null, null, $"image{i:00}"), Ct);
+            await SetStatusAsync($"k{i:00}", new BuildStatus(BuildState.Failed, now.AddSeconds(-i), "broke", null, null, $"image{i:00}"), Ct);
         }
 
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"image{i:00}"), await ListedImagesAsync());
@@ -139,7 +141,7 @@ public sealed class FailuresTests : IAsyncLifetime
     [InlineData("/failures")]
     public async Task HeadAnswersAsGetDoesWithoutABody(string path)
     {
-        await _instance.Store.SetStatusAsync("k", new BuildStatus(BuildState.Failed, _time.GetUtcNow(), "broke", null, ["a log line"], "x"), Ct);
+        await SetStatusAsync("k", new BuildStatus(BuildState.Failed, _time.GetUtcNow(), "broke", null, ["a log line"], "x"), Ct);
 
         using var get = await _instance.Client.GetAsync(path);
         using var head = await _instance.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
@@ -156,7 +158,7 @@ public sealed class FailuresTests : IAsyncLifetime
         var (selection, source) = await _instance.Services.GetRequiredService<SourceCatalog>().ResolveAsync("hello", "latest", Ct);
         var key = ImageKeys.For(ImageRequest.FromName(selection.Packages), source);
         const string Drv = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello.drv";
-        await _instance.Store.SetStatusAsync(key, new BuildStatus(
+        await SetStatusAsync(key, new BuildStatus(
             BuildState.Failed,
             _time.GetUtcNow(),
             $"builder for '{Drv}' failed with exit code 2 while building hello",
@@ -180,7 +182,13 @@ public sealed class FailuresTests : IAsyncLifetime
     }
 
     private Task WriteAsync(string path, string text) =>
-        _instance.Store.Backend.WriteAsync(path, new MemoryStream(Encoding.UTF8.GetBytes(text)), "application/json", Ct);
+        Backend.WriteAsync(path, new MemoryStream(Encoding.UTF8.GetBytes(text)), "application/json", Ct);
+
+    /// <summary>A status record as a worker writes it (BuildLedger), at whatever time the test names.</summary>
+    private Task SetStatusAsync(string imageKey, BuildStatus status, CancellationToken ct) =>
+        Backend.WriteJsonAsync(StorageLayout.Status(imageKey), status, CoreJson.Default.BuildStatus, ct);
+
+    private IStorageBackend Backend => _instance.Services.GetRequiredService<IStorageBackend>();
 
     /// <summary>The JSON as the serialiser writes it, so that only content is compared.</summary>
     private static string Normalised(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
@@ -217,7 +225,7 @@ public abstract class FailuresRobustnessTests(IRegistryUnderTest fixture)
     [MemberData(nameof(OddRequests))]
     public async Task OddMethodsAndQueryStringsAreNeverServerErrors(string method, string target)
     {
-        await fixture.Store.SetStatusAsync("failures-odd-requests", new BuildStatus(BuildState.Failed, DateTimeOffset.UtcNow, "<broke>", null, ["&"], "x"), CancellationToken.None);
+        await fixture.Ledger.FailAsync("failures-odd-requests", new BuildFailure("x", "<broke>", null, ["&"]), CancellationToken.None);
 
         var response = await RawHttp.SendAsync(fixture.BaseAddress, method, target);
 

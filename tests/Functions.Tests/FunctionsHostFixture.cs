@@ -7,7 +7,9 @@
 // embedded fixture without a worker.
 using System.Text;
 using Azure.Storage.Queues;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
+using Nixery.Core.Options;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 using Nixery.FunctionsHost;
@@ -22,6 +24,7 @@ public sealed class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
     private FunctionsHost.FunctionsHost? _host;
     private HttpClient? _client;
     private RegistryStore? _store;
+    private BuildLedger? _ledger;
     private SourceCatalog? _sources;
 
     public FunctionsHost.FunctionsHost Host => _host ?? throw new InvalidOperationException("not started");
@@ -31,6 +34,8 @@ public sealed class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
     public Uri BaseAddress => Host.BaseAddress!;
 
     public RegistryStore Store => _store ?? throw new InvalidOperationException("not started");
+
+    public BuildLedger Ledger => _ledger ?? throw new InvalidOperationException("not started");
 
     public SourceCatalog Sources => _sources ?? throw new InvalidOperationException("not started");
 
@@ -63,6 +68,7 @@ public sealed class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
         });
         _client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         _store = new RegistryStore(new FileSystemStorage(storage));
+        _ledger = new BuildLedger(new FileSystemStorage(storage), new StatusOptions(), TimeProvider.System);
         _sources = new SourceCatalog([new SourceDefinition("default", SourceKinds.Path, RepoPaths.PackageSetDir)], TimeProvider.System, TimeSpan.FromSeconds(60), new HttpClient());
         TenBytesDigest = await Store.PutBlobAsync(RegistryFixture.TenBytes, MediaTypes.OctetStream, CancellationToken.None);
         ManifestDigest = await Store.PutBlobAsync(Encoding.UTF8.GetBytes(RegistryFixture.ManifestJson), MediaTypes.DockerManifest, CancellationToken.None);

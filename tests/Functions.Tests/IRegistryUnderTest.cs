@@ -2,6 +2,7 @@
 // embedded default (RegistryFixture) or the HTTP function app under the Functions host
 // emulator (FunctionsHostFixture). Tests written against this run on both, so the HTTP
 // function app shows every behaviour the embedded default has.
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -16,6 +17,9 @@ public interface IRegistryUnderTest
 
     /// <summary>The registry's storage, for a test to put records and blobs in place.</summary>
     RegistryStore Store { get; }
+
+    /// <summary>The registry's build ledger, for a test to move a build to a state.</summary>
+    BuildLedger Ledger { get; }
 
     /// <summary>The package sources as the registry resolves them (same settings, same revisions).</summary>
     SourceCatalog Sources { get; }

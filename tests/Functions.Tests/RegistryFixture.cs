@@ -3,6 +3,7 @@
 // a request that does reach the build path answers 429 at once instead of running Nix.
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -32,6 +33,8 @@ public sealed class RegistryFixture : IAsyncLifetime, IRegistryUnderTest
     public Uri BaseAddress => Instance.BaseAddress;
 
     public RegistryStore Store => Instance.Store;
+
+    public BuildLedger Ledger => Instance.Ledger;
 
     public SourceCatalog Sources => Instance.Services.GetRequiredService<SourceCatalog>();
 

@@ -4,6 +4,7 @@
 // Nix invocations) through configureServices.
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Nixery.Core.Builds;
 using Nixery.Core.Storage;
 using Nixery.Embedded;
 
@@ -33,6 +34,8 @@ public sealed class RegistryInstance : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public RegistryStore Store => _app.Services.GetRequiredService<RegistryStore>();
+
+    public BuildLedger Ledger => _app.Services.GetRequiredService<BuildLedger>();
 
     /// <summary>The settings every test instance gets, storing under <paramref name="storagePath"/>; a test adds or overrides them.</summary>
     public static IReadOnlyDictionary<string, string?> DefaultSettings(string storagePath) => new Dictionary<string, string?>

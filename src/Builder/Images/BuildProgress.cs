@@ -1,14 +1,14 @@
 // Tells waiting clients how far a build is. The image's status record carries the layers
-// ready of the image's total and when packing began (BuildStatus), written when packing
-// starts, then at most once a second as layers become ready, and when the last one is; the
-// HTTP side estimates the time left from it (BuildCoordinator). A write that fails costs only
-// the estimate, never the build.
+// ready of the image's total and when packing began (BuildLedger.ProgressAsync), written when
+// packing starts, then at most once a second as layers become ready, and when the last one
+// is; the HTTP side estimates the time left from it (BuildCoordinator). A write that fails
+// costs only the estimate, never the build.
 using Microsoft.Extensions.Logging;
-using Nixery.Core.Storage;
+using Nixery.Core.Builds;
 
 namespace Nixery.Builder.Images;
 
-internal sealed class BuildProgress(RegistryStore store, string imageKey, int total, TimeProvider time, ILogger logger) : IDisposable
+internal sealed class BuildProgress(BuildLedger ledger, string imageKey, int total, TimeProvider time, ILogger logger) : IDisposable
 {
     private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
 
@@ -37,7 +37,7 @@ internal sealed class BuildProgress(RegistryStore store, string imageKey, int to
 
             // The count now, not the one this call was made with: writes never go backwards.
             var ready = Volatile.Read(ref _ready);
-            await store.SetStatusAsync(imageKey, new BuildStatus(BuildState.Building, now, LayersReady: ready, LayersTotal: total, PackingSince: _since), ct);
+            await ledger.ProgressAsync(imageKey, new LayerProgress(ready, total, _since), ct);
             _lastWrite = now;
         }
         catch (Exception e) when (e is not OperationCanceledException)

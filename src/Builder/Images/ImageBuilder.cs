@@ -5,17 +5,13 @@
 //      are expanded from that set's nixery.json.
 //   1. Nix resolves and realises the packages and reports the runtime graph.
 //   2. The store paths are grouped into at most budget − 1 layers (one is the symlink layer).
-//   3. Each layer not in the layer cache is packed straight into staging/, moved to
-//      blobs/ under its digest, and only then recorded in layers/ — so a cache entry
-//      always names a blob that exists. A worker claims a layer before packing it; another
-//      worker that needs the same layer meanwhile waits for the record instead of packing
-//      it twice. The packer renews its claim; one not renewed for NIXERY_LAYER_CLAIM_TTL
-//      belongs to a dead worker and is taken over. Up to NIXERY_PACK_CONCURRENCY layers
-//      are packed at once, the largest first, on one PackingPool that also bounds the
-//      cores and memory their compression takes (Packing/PackingPool.cs); a layer's bytes do
-//      not depend on it, and the manifest lists the layers in their fixed order.
-//   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
-//   5. The image index entry is written last; then the status says done.
+//   3. The layer cache (LayerCache) gives every layer, the symlink layer included: reused
+//      when its record names a blob that exists, else packed once across all workers under
+//      a lease, straight into staging/, moved to blobs/, and only then recorded. Layers are
+//      packed side by side, the largest first; the manifest lists them in their fixed order.
+//   4. The config and the manifests (Docker schema 2 and OCI) follow, as blobs.
+//   5. The image index entry is written last; then the status says done (BuildJobRunner,
+//      through the build ledger).
 // Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
 // A package set that builds several systems (nixery.json "systems") gives an image whose name
 // does not choose an architecture an OCI index: steps 1–4 run per system this worker can
@@ -23,12 +19,14 @@
 // the first system's Docker and OCI manifests.
 //
 // A failure before step 5 leaves only content-addressed blobs that nothing names yet.
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.Packing;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
@@ -48,11 +46,18 @@ public sealed record ImageBuilt(ImageRecord Image) : BuildOutcome;
 
 public sealed record ImageFailed(string Reason, IReadOnlyList<string>? Missing, IReadOnlyList<string>? LogTail) : BuildOutcome;
 
+/// <summary>How one system's part of a build ended: built or failed, nothing else.</summary>
+internal abstract record PlatformBuild;
+
 /// <summary>One system's image: its two manifests (as blobs) and the store paths it holds.</summary>
-internal sealed record PlatformBuilt(ManifestVariant Docker, ManifestVariant Oci, IReadOnlyList<string> Paths);
+internal sealed record PlatformBuilt(ManifestVariant Docker, ManifestVariant Oci, IReadOnlyList<string> Paths) : PlatformBuild;
+
+internal sealed record PlatformFailed(ImageFailed Failure) : PlatformBuild;
 
 public sealed class ImageBuilder(
     RegistryStore store,
+    LayerCache layerCache,
+    BuildLedger ledger,
     INixClient nix,
     ILayerGrouper grouper,
     ImageBuilderOptions options,
@@ -60,18 +65,8 @@ public sealed class ImageBuilder(
     ILogger<ImageBuilder> logger,
     PopularitySource popularity,
     SourceCheckout sources,
-    NixPlatforms platforms) : IDisposable
+    NixPlatforms platforms)
 {
-    /// <summary>How often a worker waiting for another's layer looks for it.</summary>
-    private static readonly TimeSpan ClaimPoll = TimeSpan.FromSeconds(1);
-
-    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
-
-    private readonly PackingPool _packing = new(options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
-
-    /// <summary>The builder lives as long as its process (a singleton); this stops its packing threads.</summary>
-    public void Dispose() => _packing.Dispose();
-
     public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
     {
         var image = job.Image;
@@ -102,14 +97,13 @@ public sealed class ImageBuilder(
                     $"this registry's workers build {string.Join(", ", buildable)}; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built here", null, null);
             }
 
-            var single = await BuildPlatformAsync(job, image.Arch, packages, packageSetPath, ct);
-            if (single is not PlatformBuilt built)
+            return (await BuildPlatformAsync(job, image.Arch, packages, packageSetPath, ct)) switch
             {
-                return (ImageFailed)single;
-            }
-
-            // Docker first: the default, served when the Accept header names neither (ManifestHandler).
-            return await RecordAsync(job, new ImageRecord(built.Docker.Digest, built.Docker.MediaType, built.Docker.Size, packages, [built.Docker, built.Oci]), built.Paths, ct);
+                PlatformFailed failed => failed.Failure,
+                // Docker first: the default, served when the Accept header names neither (ManifestHandler).
+                PlatformBuilt built => await RecordAsync(job, new ImageRecord(built.Docker.Digest, built.Docker.MediaType, built.Docker.Size, packages, [built.Docker, built.Oci]), built.Paths, ct),
+                var other => throw new UnreachableException($"a platform build ended as {other.GetType().Name}"),
+            };
         }
 
         // Several systems and the name chose none: an OCI index over every one this worker can
@@ -132,13 +126,16 @@ public sealed class ImageBuilder(
         foreach (var system in systems)
         {
             var arch = Architecture.FromNixSystem(system)!;
-            var outcome = await BuildPlatformAsync(job, arch, packages, packageSetPath, ct);
-            if (outcome is not PlatformBuilt platform)
+            switch (await BuildPlatformAsync(job, arch, packages, packageSetPath, ct))
             {
-                return (ImageFailed)outcome;
+                case PlatformFailed failed:
+                    return failed.Failure;
+                case PlatformBuilt platform:
+                    builtPlatforms.Add((arch, platform));
+                    break;
+                case var other:
+                    throw new UnreachableException($"a platform build ended as {other.GetType().Name}");
             }
-
-            builtPlatforms.Add((arch, platform));
         }
 
         var index = ImageConfigWriter.Index([.. builtPlatforms.Select(p => (p.Arch, p.Built.Oci))]);
@@ -152,7 +149,7 @@ public sealed class ImageBuilder(
         return await RecordAsync(job, record, builtPlatforms.SelectMany(p => p.Built.Paths), ct);
     }
 
-    private async Task<BuildOutcome> RecordAsync(BuildJob job, ImageRecord record, IEnumerable<string> paths, CancellationToken ct)
+    private async Task<ImageBuilt> RecordAsync(BuildJob job, ImageRecord record, IEnumerable<string> paths, CancellationToken ct)
     {
         await store.PutImageAsync(job.ImageKey, record, ct);
         logger.LogInformation("built image {Image} {JobId} as {Digest} with {Variants} manifests", job.Image.Name, job.JobId, record.Digest, record.StoredVariants().Count);
@@ -161,10 +158,9 @@ public sealed class ImageBuilder(
     }
 
     /// <summary>Steps 1–4 for one system: the layers, the config and both manifests as blobs.</summary>
-    private async Task<object> BuildPlatformAsync(BuildJob job, Architecture arch, IReadOnlyList<string> packages, string packageSetPath, CancellationToken ct)
+    private async Task<PlatformBuild> BuildPlatformAsync(BuildJob job, Architecture arch, IReadOnlyList<string> packages, string packageSetPath, CancellationToken ct)
     {
-        var image = job.Image;
-        logger.LogInformation("preparing image {Image} {JobId} for {System} with {Packages}", image.Name, job.JobId, arch.NixSystem, string.Join(' ', packages));
+        logger.LogInformation("preparing image {Image} {JobId} for {System} with {Packages}", job.Image.Name, job.JobId, arch.NixSystem, string.Join(' ', packages));
         PrepareResult prepared;
         try
         {
@@ -172,46 +168,41 @@ public sealed class ImageBuilder(
         }
         catch (NixException e)
         {
-            return new ImageFailed(e.Message, null, e.LogTail);
+            return new PlatformFailed(new ImageFailed(e.Message, null, e.LogTail));
         }
 
-        if (prepared is PackagesNotFound notFound)
+        return prepared switch
         {
-            return new ImageFailed($"packages not found: {string.Join(", ", notFound.Missing)}", notFound.Missing, null);
-        }
+            PackagesNotFound notFound => new PlatformFailed(new ImageFailed($"packages not found: {string.Join(", ", notFound.Missing)}", notFound.Missing, null)),
+            Prepared ready => await AssembleAsync(job, arch, ready, ct),
+            _ => throw new UnreachableException($"Nix's preparation ended as {prepared.GetType().Name}"),
+        };
+    }
 
-        var ready = (Prepared)prepared;
+    /// <summary>Steps 2–4 for one system whose packages Nix has realised.</summary>
+    private async Task<PlatformBuilt> AssembleAsync(BuildJob job, Architecture arch, Prepared ready, CancellationToken ct)
+    {
+        var image = job.Image;
         var selected = await popularity.GetAsync(ct);
         var groups = grouper.Group(ready.Graph, ready.TopLevel, selected.Data, options.LayerBudget - 1);
         logger.LogInformation("grouped {Paths} store paths of {Image} into {Layers} layers with {Grouper} and {Popularity} popularity", ready.Graph.Paths.Count, image.Name, groups.Count, grouper.Name, selected.Origin);
 
         // Most popular first; the key breaks ties so the order never depends on the grouper's.
         var ordered = groups.OrderByDescending(g => g.MergeRating).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
-        var count = ordered.Count + 1;
-        var work = new List<(int Index, string Key, long Size, Func<Stream, CancellationToken, Task<PackedLayer>> Pack)>(count);
         var sizes = ready.Graph.Paths.ToDictionary(p => p.Path, p => p.NarSize, StringComparer.Ordinal);
-        for (var i = 0; i < ordered.Count; i++)
+        var layerSources = new List<LayerSource>(ordered.Count + 1);
+        foreach (var group in ordered)
         {
-            var group = ordered[i];
-            work.Add((i, ImageKeys.LayerKey(group.Key), group.Contents.Sum(p => sizes.GetValueOrDefault(p)),
-                (s, token) => LayerPacker.PackStorePathsAsync(group.Contents, s, token, _packing)));
+            layerSources.Add(new LayerSource(ImageKeys.LayerKey(group.Key), group.Contents.Sum(p => sizes.GetValueOrDefault(p)),
+                (s, pool, token) => LayerPacker.PackStorePathsAsync(group.Contents, s, token, pool)));
         }
 
         var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex("symlink-layer\n" + string.Join('\n', ready.LinkRoots)));
-        work.Add((ordered.Count, symlinkKey, 0, (s, token) => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, token, _packing)));
+        layerSources.Add(new LayerSource(symlinkKey, 0, (s, pool, token) => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, token, pool)));
 
-        // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
-        var layers = new BuiltLayer[count];
-        using var progress = new BuildProgress(store, job.ImageKey, count, time, logger);
+        using var progress = new BuildProgress(ledger, job.ImageKey, layerSources.Count, time, logger);
         await progress.StartAsync(ct);
-        await Parallel.ForEachAsync(
-            work.OrderByDescending(w => w.Size).ThenBy(w => w.Index),
-            new ParallelOptions { MaxDegreeOfParallelism = _packing.Concurrency, CancellationToken = ct },
-            async (w, token) =>
-            {
-                layers[w.Index] = await LayerAsync(w.Key, s => w.Pack(s, token), image.Name, w.Index + 1, count, token);
-                await progress.LayerReadyAsync(token);
-            });
+        var layers = await layerCache.GetAsync(layerSources, image.Name, progress.LayerReadyAsync, ct);
 
         var hasShell = ready.TopLevel.Any(p => StorePaths.Name(p).StartsWith("bash", StringComparison.Ordinal));
         var config = ImageConfigWriter.Config(arch, layers, hasShell);
@@ -220,85 +211,10 @@ public sealed class ImageBuilder(
         var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
         var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers);
         var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
-        logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Length);
+        logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Count);
         return new PlatformBuilt(
             new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
             new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),
             [.. ready.Graph.Paths.Select(p => p.Path)]);
     }
-
-    private async Task<BuiltLayer> LayerAsync(string key, Func<Stream, Task<PackedLayer>> pack, string image, int index, int count, CancellationToken ct)
-    {
-        var waited = false;
-        while (true)
-        {
-            if (await CachedLayerAsync(key, ct) is { } cached)
-            {
-                logger.LogInformation("reused layer {Layer} {Index}/{Count} of {Image} as {Digest}", key, index, count, image, cached.Digest);
-                return cached;
-            }
-
-            if (await store.TryClaimLayerAsync(key, _owner, time.GetUtcNow(), options.LayerClaimStaleAfter, ct))
-            {
-                break;
-            }
-
-            if (!waited)
-            {
-                logger.LogInformation("waiting for layer {Layer} {Index}/{Count} of {Image}: another worker is packing it", key, index, count, image);
-                waited = true;
-            }
-
-            await Task.Delay(ClaimPoll, time, ct);
-        }
-
-        using var packing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var heartbeat = RenewClaimAsync(key, packing.Token);
-        try
-        {
-            var packed = await store.PutStreamedBlobAsync(pack, p => p.Digest, MediaTypes.DockerLayerGzip, ct);
-            await store.PutLayerAsync(key, new LayerRecord(packed.Digest.ToString(), packed.DiffId.ToString(), packed.Size), ct);
-            logger.LogInformation("packed layer {Layer} {Index}/{Count} of {Image} as {Digest} ({Size} bytes)", key, index, count, image, packed.Digest, packed.Size);
-            return new BuiltLayer(packed.Digest, packed.DiffId, packed.Size);
-        }
-        finally
-        {
-            await packing.CancelAsync();
-            await heartbeat;
-            await store.ReleaseLayerClaimAsync(key, CancellationToken.None);
-        }
-    }
-
-    /// <summary>Renews the claim every third of its lifetime until packing ends, so only a
-    /// worker that died lets its claim expire.</summary>
-    private async Task RenewClaimAsync(string key, CancellationToken packing)
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(options.LayerClaimStaleAfter / 3, time, packing);
-                await store.RenewLayerClaimAsync(key, _owner, time.GetUtcNow(), packing);
-            }
-        }
-        catch (OperationCanceledException) when (packing.IsCancellationRequested)
-        {
-            // Packing ended.
-        }
-        catch (Exception e)
-        {
-            // Storage trouble: the claim may lapse and another worker may pack the same layer,
-            // which is wasted work but still correct (layers are content-addressed).
-            logger.LogWarning(e, "could not renew the claim on layer {Layer}", key);
-        }
-    }
-
-    /// <summary>The layer-cache entry, if it names a blob that is really there.</summary>
-    private async Task<BuiltLayer?> CachedLayerAsync(string key, CancellationToken ct) =>
-        await store.GetLayerAsync(key, ct) is { } cached
-            && Digest.TryParse(cached.Digest, out var digest)
-            && Digest.TryParse(cached.DiffId, out var diffId)
-            && await store.StatBlobAsync(digest.Value, ct) is not null
-            ? new BuiltLayer(digest.Value, diffId.Value, cached.Size)
-            : null;
 }

@@ -32,7 +32,7 @@ public sealed record PopularitySourceOptions(Popularity? Configured, TimeSpan Ca
 /// <summary>The data a build uses and where it came from ("NIX_POPULARITY_URL", "computed", "learned", "none").</summary>
 public sealed record SelectedPopularity(Popularity Data, string Origin);
 
-public sealed class PopularitySource(RegistryStore store, PopularitySourceOptions options, TimeProvider time, ILogger<PopularitySource> logger)
+public sealed class PopularitySource(PopularityStore store, PopularitySourceOptions options, TimeProvider time, ILogger<PopularitySource> logger)
 {
     private sealed record Cached(SelectedPopularity Value, DateTimeOffset At);
 
@@ -65,7 +65,7 @@ public sealed class PopularitySource(RegistryStore store, PopularitySourceOption
         {
             for (var attempt = 1; attempt <= options.LearnedWriteAttempts; attempt++)
             {
-                var current = await store.GetLearnedPopularityAsync(ct);
+                var current = await store.GetLearnedAsync(ct);
                 SortedDictionary<string, int> counts;
                 try
                 {
@@ -83,7 +83,7 @@ public sealed class PopularitySource(RegistryStore store, PopularitySourceOption
                     counts[name] = counts.TryGetValue(name, out var n) ? n + 1 : 1;
                 }
 
-                if (await store.TryPutLearnedPopularityAsync(PopularityCounter.ToJson(counts), current?.ETag, ct))
+                if (await store.TryPutLearnedAsync(PopularityCounter.ToJson(counts), current?.ETag, ct))
                 {
                     return;
                 }
@@ -106,7 +106,7 @@ public sealed class PopularitySource(RegistryStore store, PopularitySourceOption
     {
         try
         {
-            if (await store.GetComputedPopularityAsync(ct) is { } computed)
+            if (await store.GetComputedAsync(ct) is { } computed)
             {
                 return new SelectedPopularity(Popularity.Parse(computed), "computed");
             }
@@ -118,7 +118,7 @@ public sealed class PopularitySource(RegistryStore store, PopularitySourceOption
 
         try
         {
-            if (await store.GetLearnedPopularityAsync(ct) is { } learned)
+            if (await store.GetLearnedAsync(ct) is { } learned)
             {
                 return new SelectedPopularity(Popularity.Parse(learned.Json), "learned");
             }

@@ -1,8 +1,10 @@
 // What a worker does with one job, whoever delivered it: the embedded default's in-process
-// loop (BuildWorker) or the build function's queue trigger (src/Worker). It builds, records
-// the outcome in the job's status, and says how the delivery should be settled; the caller
-// settles it the way its queue does (a lease here, the Functions host there).
+// loop (BuildWorker) or the build function's queue trigger (src/Worker). It builds, moves the
+// job's status on through the build ledger (Core/Builds/BuildLedger.cs, where the states are
+// written up), and says how the delivery should be settled; the caller settles it the way its
+// queue does (a lease here, the Functions host there).
 //
+//   taken                          status building (Start)
 //   built                          status done                      settle: complete
 //   packages not found             status failed (the user's typo)  settle: complete
 //   Nix failed (derivation, timeout) status failed                   settle: poison, with the reason:
@@ -13,9 +15,10 @@
 //                                  queue delivers the job again (at-least-once)
 //   threw on the last delivery     status failed ("attempted n times …")  propagates; the queue gives up
 using Microsoft.Extensions.Logging;
+using System.Diagnostics;
 using Nixery.Builder.Images;
+using Nixery.Core.Builds;
 using Nixery.Core.Queue;
-using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Worker;
 
@@ -33,8 +36,7 @@ public sealed record JobResult(JobSettlement Settlement, string? Reason = null);
 
 public sealed class BuildJobRunner(
     ImageBuilder builder,
-    RegistryStore store,
-    TimeProvider time,
+    BuildLedger ledger,
     ILogger<BuildJobRunner> logger)
 {
     /// <param name="attempt">How many times this job has been delivered, this time included.</param>
@@ -44,23 +46,25 @@ public sealed class BuildJobRunner(
         if (job.Version != BuildJob.CurrentVersion)
         {
             var reason = $"build job version {job.Version} is not understood by this worker (it reads version {BuildJob.CurrentVersion})";
-            await FailAsync(job, reason, null, null, ct);
+            await FailAsync(job, new BuildFailure(job.Image.Name, reason), ct);
             return new JobResult(JobSettlement.Poison, reason);
         }
 
         try
         {
             logger.LogInformation("building {Image} {JobId}, attempt {Attempt} of {MaxAttempts}", job.Image.Name, job.JobId, attempt, maxAttempts);
-            await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Building, time.GetUtcNow()), ct);
+            await ledger.StartAsync(job.ImageKey, ct);
             switch (await builder.BuildAsync(job, ct))
             {
                 case ImageFailed f:
-                    await FailAsync(job, f.Reason, f.Missing, f.LogTail, ct);
+                    await FailAsync(job, new BuildFailure(job.Image.Name, f.Reason, f.Missing, f.LogTail), ct);
                     // Missing packages are the user's to fix, and the status says which.
                     return f.Missing is null ? new JobResult(JobSettlement.Poison, f.Reason) : new JobResult(JobSettlement.Complete);
-                default:
-                    await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Done, time.GetUtcNow()), ct);
+                case ImageBuilt:
+                    await ledger.SucceedAsync(job.ImageKey, ct);
                     return new JobResult(JobSettlement.Complete);
+                case var other:
+                    throw new UnreachableException($"a build ended as {other.GetType().Name}");
             }
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -71,10 +75,10 @@ public sealed class BuildJobRunner(
         }
     }
 
-    private async Task FailAsync(BuildJob job, string reason, IReadOnlyList<string>? missing, IReadOnlyList<string>? log, CancellationToken ct)
+    private async Task FailAsync(BuildJob job, BuildFailure failure, CancellationToken ct)
     {
-        logger.LogWarning("build of {Image} {JobId} failed: {Reason}", job.Image.Name, job.JobId, reason);
-        await store.SetStatusAsync(job.ImageKey, new BuildStatus(BuildState.Failed, time.GetUtcNow(), reason, missing, log, job.Image.Name), ct);
+        logger.LogWarning("build of {Image} {JobId} failed: {Reason}", job.Image.Name, job.JobId, failure.Reason);
+        await ledger.FailAsync(job.ImageKey, failure, ct);
     }
 
     /// <summary>Keeps the reason in the status: still "building" while the queue will try again,
@@ -82,12 +86,11 @@ public sealed class BuildJobRunner(
     private async Task RecordThrownAsync(BuildJob job, int attempt, int maxAttempts, Exception e)
     {
         var error = $"{e.GetType().Name}: {e.Message}";
-        var status = attempt >= maxAttempts
-            ? new BuildStatus(BuildState.Failed, time.GetUtcNow(), $"the build was attempted {attempt} times without finishing; last error: {error}", Image: job.Image.Name)
-            : new BuildStatus(BuildState.Building, time.GetUtcNow(), $"attempt {attempt} failed: {error}");
         try
         {
-            await store.SetStatusAsync(job.ImageKey, status, CancellationToken.None);
+            await (attempt >= maxAttempts
+                ? ledger.FailAsync(job.ImageKey, new BuildFailure(job.Image.Name, $"the build was attempted {attempt} times without finishing; last error: {error}"), CancellationToken.None)
+                : ledger.RetryAsync(job.ImageKey, $"attempt {attempt} failed: {error}", CancellationToken.None));
         }
         catch (Exception again)
         {

@@ -1,6 +1,7 @@
 // Source-generated JSON for every document Core reads or writes (STYLE.md §9). Compact
 // output: the bytes of a manifest or config are hashed, so no whitespace and a fixed order.
 using System.Text.Json.Serialization;
+using Nixery.Core.Builds;
 using Nixery.Core.Errors;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
@@ -16,6 +17,7 @@ namespace Nixery.Core.Manifests;
 [JsonSerializable(typeof(ManifestVariant))]
 [JsonSerializable(typeof(LayerRecord))]
 [JsonSerializable(typeof(BuildStatus))]
+[JsonSerializable(typeof(LeaseRecord))]
 [JsonSerializable(typeof(BuildJob))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ImageRequest))]

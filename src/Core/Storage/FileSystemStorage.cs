@@ -2,7 +2,8 @@
 // Atomicity comes from rename(2): every write lands in staging/ first and is renamed into
 // place, so a reader sees the old file or the new one. Conditional writes (create-if-absent,
 // replace-if-ETag) take an exclusive lock file so that several processes sharing the
-// folder agree; .NET maps FileShare.None to flock(LOCK_EX) on Unix.
+// folder agree; .NET maps FileShare.None to flock(LOCK_EX) on Unix. A conditional delete
+// (delete-if-ETag) takes the same lock.
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
@@ -93,6 +94,20 @@ public sealed class FileSystemStorage : IStorageBackend
         }
 
         return Task.CompletedTask;
+    }
+
+    public async Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken)
+    {
+        var target = Resolve(path);
+        using var guard = await LockAsync(target, cancellationToken);
+        var info = new FileInfo(target);
+        if (!info.Exists || ETagOf(info) != expectedETag)
+        {
+            return false;
+        }
+
+        info.Delete();
+        return true;
     }
 
     public async IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)

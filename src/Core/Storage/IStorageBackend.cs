@@ -35,6 +35,11 @@ public interface IStorageBackend
     /// <summary>Deletes the object; no error if it did not exist.</summary>
     Task DeleteAsync(string path, CancellationToken cancellationToken);
 
+    /// <summary>Deletes the object only if its ETag is still the given one (If-Match); false,
+    /// deleting nothing, if it changed or is gone. How a lease is released without removing
+    /// a record that another owner wrote since.</summary>
+    Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken);
+
     /// <summary>Paths under the prefix, with their last modification time.</summary>
     IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, CancellationToken cancellationToken);
 

@@ -1,6 +1,7 @@
 // The small JSON records kept beside the blobs (see StorageLayout): the image index entry
-// that makes an image visible, the layer-cache entry that lets a layer be packed once, and
-// the build status that tells a waiting client how its build went.
+// that makes an image visible and the layer-cache entry that lets a layer be packed once.
+// The build status is the build ledger's (Builds/BuildStatus.cs), the lease record the
+// lease's (StorageLease.cs).
 using System.Text.Json.Serialization;
 
 namespace Nixery.Core.Storage;
@@ -34,29 +35,3 @@ public sealed record LayerRecord(
     [property: JsonPropertyName("digest")] string Digest,
     [property: JsonPropertyName("diffId")] string DiffId,
     [property: JsonPropertyName("size")] long Size);
-
-[JsonConverter(typeof(JsonStringEnumConverter<BuildState>))]
-public enum BuildState
-{
-    Queued,
-    Building,
-    Failed,
-    Done,
-}
-
-/// <summary>status/&lt;image-key&gt;.json — what the HTTP side tells a client that waits.
-/// A failed status also names the image (its sorted name, e.g. "git/shell"), so that the list
-/// of recent failures can say which image failed; records written before Image existed lack
-/// it and read as null. While a worker packs layers it records its progress (layers ready of
-/// the image's total, and since when it packs), from which the HTTP side estimates the time
-/// left (BuildCoordinator).</summary>
-public sealed record BuildStatus(
-    [property: JsonPropertyName("state")] BuildState State,
-    [property: JsonPropertyName("updated")] DateTimeOffset Updated,
-    [property: JsonPropertyName("reason"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null,
-    [property: JsonPropertyName("missing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Missing = null,
-    [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? LogTail = null,
-    [property: JsonPropertyName("image"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null,
-    [property: JsonPropertyName("layersReady"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersReady = null,
-    [property: JsonPropertyName("layersTotal"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersTotal = null,
-    [property: JsonPropertyName("packingSince"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PackingSince = null);

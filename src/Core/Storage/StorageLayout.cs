@@ -3,8 +3,9 @@
 //   blobs/sha256/<hex>        immutable, content-addressed: layers, configs, manifests
 //   images/<image-key>.json   image key → manifest digest, media type, size (written last)
 //   layers/<layer-key>.json   layer cache: hash of a layer's store-path set → digest, diff_id, size
-//   layers/<layer-key>.claim  a worker is packing that layer (created conditionally; deleted after)
+//   layers/<layer-key>.lease  a worker is packing that layer: {owner, expires} (StorageLease)
 //   status/<image-key>.json   queued | building | failed (+ image, reason, missing packages, log tail) | done
+//                             (BuildLedger, which writes up the states and who moves them)
 //   staging/<id>              uploads in flight; never referenced; swept when stale
 //   popularity/computed.json  package name → reference count, from the worker host's `popularity --store`
 //   popularity/learned.json   package name → how many built images held it (ETag read-modify-write)
@@ -25,7 +26,9 @@ public static class StorageLayout
 
     public static string Layer(string layerKey) => $"layers/{layerKey}.json";
 
-    public static string LayerClaim(string layerKey) => $"layers/{layerKey}.claim";
+    /// <summary>The lease of the worker packing a layer. Not ".claim": claims of older workers
+    /// were "owner ms" text, and a different name keeps the two formats from meeting.</summary>
+    public static string LayerLease(string layerKey) => $"layers/{layerKey}.lease";
 
     public const string StatusPrefix = "status/";
 

@@ -1,9 +1,10 @@
 // The HTTP side of a build. On a manifest request for an image that is not built yet it
-// claims the build (a conditional create of status/<key>.json, so concurrent misses —
-// here or on other instances — enqueue one job), waits up to NIXERY_BUILD_WAIT for the
-// outcome, and otherwise tells the client to come back (429 + Retry-After), which
-// podman/skopeo/containerd do by themselves. A failed build is remembered for
-// NIXERY_FAILURE_TTL so that a client's retry loop does not rebuild every few seconds.
+// claims the build through the build ledger (Core/Builds/BuildLedger.cs: one winner among
+// concurrent misses, here or on other instances, so one job is enqueued), waits up to
+// NIXERY_BUILD_WAIT for the outcome, and otherwise tells the client to come back (429 +
+// Retry-After), which podman/skopeo/containerd do by themselves. A failed build is
+// remembered for NIXERY_FAILURE_TTL (the ledger's staleness rules) so that a client's retry
+// loop does not rebuild every few seconds.
 //
 // At the end of the wait the build's own progress decides (the worker records layers ready
 // of the total, and since when it packs: BuildProgress): a build estimated to finish within
@@ -12,9 +13,9 @@
 // the whole 5 s); otherwise the 429's Retry-After is the estimated time left, at most
 // NIXERY_RETRY_AFTER. With NIXERY_BUILD_WAIT 0 the answer stays immediate. A build that
 // finished while the request waited is served, never answered 429.
+using Nixery.Core.Builds;
 using Nixery.Core.Errors;
 using Nixery.Core.Names;
-using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -23,17 +24,15 @@ namespace Nixery.Functions.Builds;
 
 public sealed class BuildCoordinator(
     RegistryStore store,
+    BuildLedger ledger,
     IBuildQueue queue,
     BuildEvents events,
     BuildWaitOptions wait,
-    StatusOptions statusOptions,
     TimeProvider time,
     ILogger<BuildCoordinator> logger)
 {
     /// <summary>How often a waiting request re-reads storage (for builds in other processes).</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
-
-    private readonly DateTimeOffset _started = time.GetUtcNow();
 
     /// <summary>The image record of a built image; builds it first if needed. Throws a
     /// RegistryException with the answer the client should get otherwise.</summary>
@@ -46,8 +45,8 @@ public sealed class BuildCoordinator(
             return built;
         }
 
-        var status = await store.GetStatusAsync(key, ct);
-        if (status is { State: BuildState.Failed } && !IsStale(status))
+        var status = await ledger.GetAsync(key, ct);
+        if (status is { State: BuildState.Failed } && !ledger.IsStale(status))
         {
             throw Failure(image, status);
         }
@@ -57,7 +56,7 @@ public sealed class BuildCoordinator(
         var deadline = time.GetUtcNow() + wait.BuildWait;
         var extended = wait.BuildWait <= TimeSpan.Zero; // a wait of 0 asks for an answer at once
         var poll = extended ? Task.CompletedTask : Task.Delay(wait.BuildWait < PollInterval ? wait.BuildWait : PollInterval, time, ct);
-        if (status is null || IsStale(status))
+        if (status is null || ledger.IsStale(status))
         {
             await ClaimAndEnqueueAsync(image, resolved, key, ct);
         }
@@ -73,8 +72,8 @@ public sealed class BuildCoordinator(
                 return done;
             }
 
-            var current = await store.GetStatusAsync(key, ct);
-            if (current is { State: BuildState.Failed } failed && !IsStale(failed))
+            var current = await ledger.GetAsync(key, ct);
+            if (current is { State: BuildState.Failed } failed && !ledger.IsStale(failed))
             {
                 throw Failure(image, failed);
             }
@@ -151,8 +150,7 @@ public sealed class BuildCoordinator(
 
     private async Task ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)
     {
-        var queued = new BuildStatus(BuildState.Queued, time.GetUtcNow());
-        if (!await store.TryClaimBuildAsync(key, queued, IsStale, ct))
+        if (!await ledger.ClaimAsync(key, ct))
         {
             return;
         }
@@ -160,19 +158,6 @@ public sealed class BuildCoordinator(
         var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), key, image, resolved);
         await queue.EnqueueAsync(job, ct);
         logger.LogInformation("enqueued build of {Image} {JobId} {ImageKey} on {Queue}", image.Name, job.JobId, key, queue.Name);
-    }
-
-    private bool IsStale(BuildStatus status)
-    {
-        var age = time.GetUtcNow() - status.Updated;
-        return status.State switch
-        {
-            BuildState.Failed => age > statusOptions.FailureTtl,
-            // A job in a queue that died with an earlier process will never run.
-            BuildState.Queued or BuildState.Building => age > statusOptions.BuildStaleAfter || (!queue.IsDurable && status.Updated < _started),
-            // Done without an image entry: the entry was lost; build again.
-            _ => true,
-        };
     }
 
     private static RegistryException Failure(ImageRequest image, BuildStatus status)

@@ -15,8 +15,8 @@
 // are dropped on the way out. A failure can therefore show up to CacheFor late.
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Nixery.Core.Builds;
 using Nixery.Core.Options;
-using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Builds;
 
@@ -28,7 +28,7 @@ public sealed record RecentFailure(
     [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Log,
     [property: JsonPropertyName("at")] DateTimeOffset At);
 
-public sealed class RecentFailures(RegistryStore store, StatusOptions options, TimeProvider time, ILogger<RecentFailures> logger) : IDisposable
+public sealed class RecentFailures(BuildLedger ledger, StatusOptions options, TimeProvider time, ILogger<RecentFailures> logger) : IDisposable
 {
     /// <summary>The most failures listed.</summary>
     public const int MaxListed = 50;
@@ -85,22 +85,22 @@ public sealed class RecentFailures(RegistryStore store, StatusOptions options, T
     private async Task<IReadOnlyList<RecentFailure>> ReadAsync(DateTimeOffset now, CancellationToken ct)
     {
         var since = now - options.FailureTtl - ClockSkew;
-        var candidates = new List<(string ImageKey, DateTimeOffset Modified)>();
-        await foreach (var entry in store.ListStatusesAsync(ct))
+        var candidates = new List<StatusEntry>();
+        await foreach (var entry in ledger.ListAsync(ct))
         {
-            if (entry.Modified >= since)
+            if (entry.Written >= since)
             {
                 candidates.Add(entry);
             }
         }
 
         var failures = new List<RecentFailure>();
-        foreach (var (key, _) in candidates.OrderByDescending(c => c.Modified).Take(MaxRead))
+        foreach (var key in candidates.OrderByDescending(c => c.Written).Take(MaxRead).Select(c => c.ImageKey))
         {
             BuildStatus? status;
             try
             {
-                status = await store.GetStatusAsync(key, ct);
+                status = await ledger.GetAsync(key, ct);
             }
             catch (JsonException e)
             {

@@ -23,7 +23,7 @@ public sealed class BlobHandler(RegistryStore store)
             return;
         }
 
-        if (await store.Backend.GetRedirectUrlAsync(StorageLayout.Blob(digest), MediaTypes.OctetStream, ct) is { } url)
+        if (await store.GetBlobRedirectUrlAsync(digest, MediaTypes.OctetStream, ct) is { } url)
         {
             context.Response.Headers["Docker-Content-Digest"] = digest.ToString();
             await Results.Redirect(url.AbsoluteUri, permanent: false, preserveMethod: true).ExecuteAsync(context);

@@ -9,8 +9,10 @@ using Nixery.Builder.Layers;
 using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
+using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -25,8 +27,8 @@ public sealed class PackConcurrencyTests
     {
         using var dir = new TempDir("nixery-pack-concurrency");
 
-        var (serialStore, serial, key) = await BuildAsync(Path.Combine(dir.Path, "one"), concurrency: 1);
-        var (parallelStore, parallel, _) = await BuildAsync(Path.Combine(dir.Path, "four"), concurrency: 4);
+        var (serialStore, serialLedger, serial, key) = await BuildAsync(Path.Combine(dir.Path, "one"), concurrency: 1);
+        var (parallelStore, _, parallel, _) = await BuildAsync(Path.Combine(dir.Path, "four"), concurrency: 4);
 
         Assert.Equal(
             serial.StoredVariants().Select(v => $"{v.MediaType} {v.Digest} {v.Size}"),
@@ -36,7 +38,7 @@ public sealed class PackConcurrencyTests
         Assert.True(layers.Count > 10, $"shell/git has {layers.Count} layers");
 
         // Waiting clients were told the progress; the last record says every layer is ready.
-        var status = await serialStore.GetStatusAsync(key, CancellationToken.None);
+        var status = await serialLedger.GetAsync(key, CancellationToken.None);
         Assert.Equal((BuildState.Building, layers.Count, layers.Count), (status!.State, status.LayersReady, status.LayersTotal));
 
         // The largest layer is several deflate chunks and still one valid gzip member.
@@ -46,13 +48,17 @@ public sealed class PackConcurrencyTests
         await Nixery.Builder.Tests.Packing.Tools.RunAsync("pigz", "-t", blob);
     }
 
-    private static async Task<(RegistryStore Store, ImageRecord Image, string Key)> BuildAsync(string storage, int concurrency)
+    private static async Task<(RegistryStore Store, BuildLedger Ledger, ImageRecord Image, string Key)> BuildAsync(string storage, int concurrency)
     {
-        var store = new RegistryStore(new FileSystemStorage(storage));
+        var backend = new FileSystemStorage(storage);
+        var store = new RegistryStore(backend);
+        var ledger = new BuildLedger(backend, new StatusOptions(), TimeProvider.System);
         var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
-        var popularity = new PopularitySource(store, new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var popularity = new PopularitySource(new PopularityStore(backend), new PopularitySourceOptions(Popularity.Empty, TimeSpan.Zero), TimeProvider.System, NullLogger<PopularitySource>.Instance);
+        var options = new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency);
+        var layers = new LayerCache(store, new StorageLeases(backend, TimeProvider.System, NullLogger<StorageLease>.Instance), options, TimeProvider.System, NullLogger<LayerCache>.Instance);
         var builder = new ImageBuilder(
-            store, nix, new StableLayerGrouper(), new ImageBuilderOptions(LayerBudget.Default, TimeSpan.FromMinutes(10), concurrency),
+            store, layers, ledger, nix, new StableLayerGrouper(), options,
             TimeProvider.System, NullLogger<ImageBuilder>.Instance, popularity,
             new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
             new NixPlatforms());
@@ -60,7 +66,7 @@ public sealed class PackConcurrencyTests
         var source = new PackageSource("path", RepoPaths.PackageSetDir, PathSource.HashTree(RepoPaths.PackageSetDir));
         var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), ImageKeys.For(request, source), request, source);
         var outcome = await builder.BuildAsync(job, CancellationToken.None);
-        return (store, Assert.IsType<ImageBuilt>(outcome).Image, job.ImageKey);
+        return (store, ledger, Assert.IsType<ImageBuilt>(outcome).Image, job.ImageKey);
     }
 
     private static async Task<List<(Digest Digest, long Size)>> LayerDigestsAsync(RegistryStore store, ImageRecord image)

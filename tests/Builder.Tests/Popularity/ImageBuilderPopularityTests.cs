@@ -10,8 +10,10 @@ using Nixery.Builder.Nix;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Sources;
 using Nixery.Builder.Tests.Nix;
+using Nixery.Core.Builds;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
+using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -44,7 +46,7 @@ public sealed class ImageBuilderPopularityTests
         // The same image with popularity data (stored as computed.json) saying libexpat1 is popular.
         using var popularDir = new TempDir("nixery-pop-popular");
         var popular = new Harness(popularDir.Path, new PopularitySourceOptions(null, TimeSpan.Zero));
-        await popular.Store.PutComputedPopularityAsync(
+        await popular.Popularity.PutComputedAsync(
             PopularityCounter.ToJson(new Dictionary<string, int> { [StorePaths.Name(expat)] = NixeryLayerGrouper.PopularityThreshold }), CancellationToken.None);
         var popularImage = await popular.BuildAsync("git");
         var popularGroups = popular.Grouper.Results.Single();
@@ -77,7 +79,7 @@ public sealed class ImageBuilderPopularityTests
         var harness = new Harness(dir.Path, new PopularitySourceOptions(null, TimeSpan.Zero));
 
         await harness.BuildAsync("git");
-        Assert.NotNull(await harness.Store.GetLearnedPopularityAsync(CancellationToken.None));
+        Assert.NotNull(await harness.Popularity.GetLearnedAsync(CancellationToken.None));
         await harness.BuildAsync("bash");
 
         var names = harness.Grouper.Graphs
@@ -86,7 +88,7 @@ public sealed class ImageBuilderPopularityTests
         Assert.Equal(2, names.Count);
         var expected = names.SelectMany(n => n).Distinct(StringComparer.Ordinal)
             .ToDictionary(n => n, n => names.Count(set => set.Contains(n)), StringComparer.Ordinal);
-        var learned = (await harness.Store.GetLearnedPopularityAsync(CancellationToken.None))!.Value;
+        var learned = (await harness.Popularity.GetLearnedAsync(CancellationToken.None))!;
         var counts = PopularityCounter.ReadJson(learned.Json);
         Assert.Equal(expected.OrderBy(e => e.Key, StringComparer.Ordinal), counts);
         Assert.Equal(2, counts.Single(c => c.Key.StartsWith("libc6", StringComparison.Ordinal)).Value);
@@ -129,15 +131,21 @@ public sealed class ImageBuilderPopularityTests
     {
         public Harness(string storage, PopularitySourceOptions popularity)
         {
-            Store = new RegistryStore(new FileSystemStorage(storage));
+            var backend = new FileSystemStorage(storage);
+            Store = new RegistryStore(backend);
+            Popularity = new PopularityStore(backend);
             var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(5) }, NullLogger<NixClient>.Instance);
-            var source = new PopularitySource(Store, popularity, TimeProvider.System, NullLogger<PopularitySource>.Instance);
-            Builder = new ImageBuilder(Store, nix, Grouper, new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10)), TimeProvider.System, Logger, source,
+            var source = new PopularitySource(Popularity, popularity, TimeProvider.System, NullLogger<PopularitySource>.Instance);
+            var options = new ImageBuilderOptions(LayerBudget, TimeSpan.FromMinutes(10));
+            var layers = new LayerCache(Store, new StorageLeases(backend, TimeProvider.System, NullLogger<StorageLease>.Instance), options, TimeProvider.System, NullLogger<LayerCache>.Instance);
+            Builder = new ImageBuilder(Store, layers, new BuildLedger(backend, new StatusOptions(), TimeProvider.System), nix, Grouper, options, TimeProvider.System, Logger, source,
                 new SourceCheckout(new SourceCheckoutOptions(Path.Combine(storage, "sources")), new HttpClient(), NullLogger<SourceCheckout>.Instance),
                 new NixPlatforms());
         }
 
         public RegistryStore Store { get; }
+
+        public PopularityStore Popularity { get; }
 
         public RecordingGrouper Grouper { get; } = new();
 

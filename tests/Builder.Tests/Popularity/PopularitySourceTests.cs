@@ -18,7 +18,7 @@ public sealed class PopularitySourceTests
     public async Task UrlThenComputedThenLearnedThenNothing()
     {
         using var dir = new TempDir("nixery-popsrc");
-        var store = new RegistryStore(new FileSystemStorage(dir.Path));
+        var store = new PopularityStore(new FileSystemStorage(dir.Path));
         var fromStorage = Source(store, null, TimeSpan.Zero);
         var fromUrl = Source(store, new Popularity(new Dictionary<string, int> { ["libfoo-1"] = 7 }), TimeSpan.Zero);
 
@@ -28,7 +28,7 @@ public sealed class PopularitySourceTests
         var learned = await fromStorage.GetAsync(CancellationToken.None);
         Assert.Equal(("learned", 1), (learned.Origin, learned.Data.Of(Lib)));
 
-        await store.PutComputedPopularityAsync(PopularityCounter.ToJson(new Dictionary<string, int> { ["libfoo-1"] = 300 }), CancellationToken.None);
+        await store.PutComputedAsync(PopularityCounter.ToJson(new Dictionary<string, int> { ["libfoo-1"] = 300 }), CancellationToken.None);
         var computed = await fromStorage.GetAsync(CancellationToken.None);
         Assert.Equal(("computed", 300), (computed.Origin, computed.Data.Of(Lib)));
 
@@ -40,12 +40,12 @@ public sealed class PopularitySourceTests
     public async Task StorageIsReadAgainOnlyAfterTheCacheTime()
     {
         using var dir = new TempDir("nixery-popsrc");
-        var store = new RegistryStore(new FileSystemStorage(dir.Path));
+        var store = new PopularityStore(new FileSystemStorage(dir.Path));
         var time = new FakeTimeProvider();
         var source = new PopularitySource(store, new PopularitySourceOptions(null, TimeSpan.FromMinutes(1)), time, new ListLogger<PopularitySource>());
 
         Assert.Equal("none", (await source.GetAsync(CancellationToken.None)).Origin);
-        await store.PutComputedPopularityAsync(PopularityCounter.ToJson(new Dictionary<string, int> { ["libfoo-1"] = 300 }), CancellationToken.None);
+        await store.PutComputedAsync(PopularityCounter.ToJson(new Dictionary<string, int> { ["libfoo-1"] = 300 }), CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal("none", (await source.GetAsync(CancellationToken.None)).Origin);
         time.Advance(TimeSpan.FromSeconds(1));
@@ -56,14 +56,14 @@ public sealed class PopularitySourceTests
     public async Task EachImageCountsANameOnce()
     {
         using var dir = new TempDir("nixery-popsrc");
-        var store = new RegistryStore(new FileSystemStorage(dir.Path));
+        var store = new PopularityStore(new FileSystemStorage(dir.Path));
         var source = Source(store, null, TimeSpan.Zero);
         var other = "/nix/store/11111111111111111111111111111111-libfoo-1";
 
         await source.RecordImageAsync([Lib, other, "/nix/store/22222222222222222222222222222222-bar-2"], CancellationToken.None);
         await source.RecordImageAsync([Lib], CancellationToken.None);
 
-        var counts = PopularityCounter.ReadJson((await store.GetLearnedPopularityAsync(CancellationToken.None))!.Value.Json);
+        var counts = PopularityCounter.ReadJson((await store.GetLearnedAsync(CancellationToken.None))!.Json);
         Assert.Equal(new SortedDictionary<string, int>(StringComparer.Ordinal) { ["bar-2"] = 1, ["libfoo-1"] = 2 }, counts);
     }
 
@@ -72,7 +72,7 @@ public sealed class PopularitySourceTests
     {
         using var dir = new TempDir("nixery-popsrc");
         var backend = new ConflictingStorage(new FileSystemStorage(dir.Path));
-        var store = new RegistryStore(backend);
+        var store = new PopularityStore(backend);
         var logger = new ListLogger<PopularitySource>();
         var source = new PopularitySource(store, new PopularitySourceOptions(null, TimeSpan.Zero) { LearnedWriteAttempts = 3 }, TimeProvider.System, logger);
 
@@ -81,7 +81,7 @@ public sealed class PopularitySourceTests
         await source.RecordImageAsync([Lib], CancellationToken.None);
         backend.Conflicts = 1;
         await source.RecordImageAsync([Lib], CancellationToken.None);
-        var counts = PopularityCounter.ReadJson((await store.GetLearnedPopularityAsync(CancellationToken.None))!.Value.Json);
+        var counts = PopularityCounter.ReadJson((await store.GetLearnedAsync(CancellationToken.None))!.Json);
         Assert.Equal(2 + 1, counts["libfoo-1"]);
         Assert.DoesNotContain(logger.Entries, e => e.Message.Contains("update lost", StringComparison.Ordinal));
 
@@ -92,7 +92,7 @@ public sealed class PopularitySourceTests
         Assert.Single(logger.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("update lost", StringComparison.Ordinal));
     }
 
-    private static PopularitySource Source(RegistryStore store, Popularity? configured, TimeSpan cacheFor) =>
+    private static PopularitySource Source(PopularityStore store, Popularity? configured, TimeSpan cacheFor) =>
         new(store, new PopularitySourceOptions(configured, cacheFor), TimeProvider.System, new ListLogger<PopularitySource>());
 
     /// <summary>Simulates a concurrent writer: before each conditional replace (while Conflicts
@@ -134,6 +134,8 @@ public sealed class PopularitySourceTests
         public Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken) => inner.BeginStagedUploadAsync(cancellationToken);
 
         public Task DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
+
+        public Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken) => inner.TryDeleteAsync(path, expectedETag, cancellationToken);
 
         public IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 

@@ -1,5 +1,6 @@
-// RegistryStore on the filesystem backend: content addressing, and the build claim that
-// must let exactly one of several racing HTTP requests enqueue a build.
+// RegistryStore on the filesystem backend: content addressing and the image records. The
+// build claims are the build ledger's (BuildLedgerTests), layer claims the lease's
+// (StorageLeaseTests), both run on every backend.
 using System.Text;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
@@ -10,10 +11,6 @@ namespace Nixery.Core.Tests.Storage;
 public sealed class RegistryStoreTests : IDisposable
 {
     private static readonly CancellationToken Ct = CancellationToken.None;
-
-    private static readonly DateTimeOffset LongAgo = new(2020, 1, 2, 3, 4, 5, TimeSpan.Zero);
-
-    private static readonly DateTimeOffset Recently = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
     private readonly TempDir _folder = new();
 
@@ -28,8 +25,6 @@ public sealed class RegistryStoreTests : IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
-
-    private static bool OlderThan2025(BuildStatus status) => status.Updated < new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task PutBlobStoresUnderItsSha256()
@@ -133,107 +128,6 @@ public sealed class RegistryStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task FirstBuildClaimWinsAndSecondLoses()
-    {
-        var queued = new BuildStatus(BuildState.Queued, Recently);
-
-        Assert.True(await _store.TryClaimBuildAsync("k", queued, OlderThan2025, Ct));
-        Assert.False(await _store.TryClaimBuildAsync("k", queued with { Updated = Recently.AddSeconds(1) }, OlderThan2025, Ct));
-
-        var status = await _store.GetStatusAsync("k", Ct);
-        Assert.Equal(new BuildStatus(BuildState.Queued, Recently), status);
-    }
-
-    [Fact]
-    public async Task BuildClaimOfAFreshFailedStatusLoses()
-    {
-        var failed = new BuildStatus(BuildState.Failed, Recently, Reason: "nope");
-        await _store.SetStatusAsync("k", failed, Ct);
-
-        Assert.False(await _store.TryClaimBuildAsync("k", new BuildStatus(BuildState.Queued, Recently), OlderThan2025, Ct));
-        Assert.Equal(failed, await _store.GetStatusAsync("k", Ct));
-    }
-
-    [Fact]
-    public async Task StaleBuildStatusIsTakenOverByExactlyOneOfTenConcurrentClaimers()
-    {
-        // The stale and the new status have the same JSON length (both whole seconds), so the
-        // takeover cannot rely on the object's size changing.
-        await _store.SetStatusAsync("k", new BuildStatus(BuildState.Queued, LongAgo), Ct);
-
-        using var start = new ManualResetEventSlim();
-        var claims = Enumerable.Range(0, 10).Select(i => Task.Run(async () =>
-        {
-            start.Wait();
-            return await _store.TryClaimBuildAsync("k", new BuildStatus(BuildState.Queued, Recently.AddSeconds(i)), OlderThan2025, Ct);
-        })).ToList();
-        start.Set();
-        var results = await Task.WhenAll(claims);
-
-        Assert.Equal(1, results.Count(won => won));
-        var winner = Array.IndexOf(results, true);
-        Assert.Equal(new BuildStatus(BuildState.Queued, Recently.AddSeconds(winner)), await _store.GetStatusAsync("k", Ct));
-    }
-
-    [Fact]
-    public async Task StaleBuildStatusTakenOverInSequenceIsTakenOnce()
-    {
-        await _store.SetStatusAsync("k", new BuildStatus(BuildState.Queued, LongAgo), Ct);
-
-        Assert.True(await _store.TryClaimBuildAsync("k", new BuildStatus(BuildState.Queued, Recently), OlderThan2025, Ct));
-        Assert.False(await _store.TryClaimBuildAsync("k", new BuildStatus(BuildState.Queued, Recently.AddSeconds(1)), OlderThan2025, Ct));
-    }
-
-    [Fact]
-    public async Task BuildStatusRoundTripsWithItsOptionalFields()
-    {
-        var status = new BuildStatus(BuildState.Failed, Recently, "missing packages", ["nope"], ["line 1", "line 2"]);
-
-        await _store.SetStatusAsync("k", status, Ct);
-        var read = await _store.GetStatusAsync("k", Ct);
-
-        Assert.NotNull(read);
-        Assert.Equal(BuildState.Failed, read.State);
-        Assert.Equal(Recently, read.Updated);
-        Assert.Equal("missing packages", read.Reason);
-        Assert.Equal(["nope"], read.Missing!);
-        Assert.Equal(["line 1", "line 2"], read.LogTail!);
-    }
-
-    [Fact]
-    public async Task AFailedStatusRoundTripsWithItsImageAndOneWrittenBeforeImageExistedStillReads()
-    {
-        var failed = new BuildStatus(BuildState.Failed, Recently, "broke", null, ["line"], "git/shell");
-        await _store.SetStatusAsync("new", failed, Ct);
-        await _backend.WriteAsync("status/old.json", new MemoryStream(Encoding.UTF8.GetBytes(
-            "{\"state\":\"Failed\",\"updated\":\"2026-01-02T03:04:05+00:00\",\"reason\":\"broke\"}")), "application/json", Ct);
-
-        var read = await _store.GetStatusAsync("new", Ct);
-        var old = await _store.GetStatusAsync("old", Ct);
-
-        Assert.Equal("git/shell", read!.Image);
-        Assert.Equal(new BuildStatus(BuildState.Failed, Recently, "broke"), old);
-    }
-
-    [Fact]
-    public async Task ListStatusesNamesTheImageKeyOfEveryStatusRecordOnly()
-    {
-        await _store.SetStatusAsync("b", new BuildStatus(BuildState.Queued, Recently), Ct);
-        await _store.SetStatusAsync("a", new BuildStatus(BuildState.Done, Recently), Ct);
-        await _store.PutLayerAsync("c", new LayerRecord("sha256:00", "sha256:00", 1), Ct);
-        await _backend.WriteAsync("status/stray.txt", new MemoryStream([1]), null, Ct);
-
-        var keys = new List<string>();
-        await foreach (var (key, modified) in _store.ListStatusesAsync(Ct))
-        {
-            keys.Add(key);
-            Assert.NotEqual(default, modified);
-        }
-
-        Assert.Equal(["a", "b"], keys);
-    }
-
-    [Fact]
     public void HashKeyIsLowerCaseSha256Hex()
     {
         Assert.Equal("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", Digest.Sha256Hex("hello"));
@@ -248,38 +142,5 @@ public sealed class RegistryStoreTests : IDisposable
         }
 
         return paths;
-    }
-
-    [Fact]
-    public async Task FirstLayerClaimWinsAndAFreshClaimIsNotTakenOver()
-    {
-        var now = Recently;
-
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "worker-1", now, TimeSpan.FromMinutes(15), Ct));
-        Assert.False(await _store.TryClaimLayerAsync("layer-a", "worker-2", now.AddMinutes(14), TimeSpan.FromMinutes(15), Ct));
-        Assert.True(await _store.TryClaimLayerAsync("layer-b", "worker-2", now, TimeSpan.FromMinutes(15), Ct));
-    }
-
-    [Fact]
-    public async Task ReleasedLayerClaimCanBeClaimedAgain()
-    {
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "worker-1", Recently, TimeSpan.FromMinutes(15), Ct));
-
-        await _store.ReleaseLayerClaimAsync("layer-a", Ct);
-
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "worker-2", Recently, TimeSpan.FromMinutes(15), Ct));
-        Assert.False(File.Exists(Path.Combine(_folder.Path, "layers", "layer-b.claim")));
-        Assert.True(File.Exists(Path.Combine(_folder.Path, "layers", "layer-a.claim")));
-    }
-
-    [Fact]
-    public async Task StaleLayerClaimIsTakenOverByExactlyOneOfTenConcurrentClaimers()
-    {
-        Assert.True(await _store.TryClaimLayerAsync("layer-a", "dead-worker", LongAgo, TimeSpan.FromMinutes(15), Ct));
-
-        var wins = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
-            Task.Run(() => _store.TryClaimLayerAsync("layer-a", $"worker-{i}", Recently.AddMilliseconds(i), TimeSpan.FromMinutes(15), Ct))));
-
-        Assert.Equal(1, wins.Count(w => w));
     }
 }

@@ -268,6 +268,34 @@ public abstract class StorageConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TryDeleteWithTheCurrentETagDeletes()
+    {
+        await Backend.WriteAsync("layers/k.lease", Text("mine"), null, Ct);
+        var props = await Backend.StatAsync("layers/k.lease", Ct);
+
+        Assert.True(await Backend.TryDeleteAsync("layers/k.lease", props!.ETag, Ct));
+        Assert.Null(await Backend.StatAsync("layers/k.lease", Ct));
+    }
+
+    [Fact]
+    public async Task TryDeleteWithAStaleETagRefusesAndKeepsTheObject()
+    {
+        // Same length: a lease renewed or taken over is rewritten with the same size.
+        await Backend.WriteAsync("layers/k.lease", Text("aaaa"), null, Ct);
+        var stale = (await Backend.StatAsync("layers/k.lease", Ct))!.ETag;
+        await Backend.WriteAsync("layers/k.lease", Text("bbbb"), null, Ct);
+
+        Assert.False(await Backend.TryDeleteAsync("layers/k.lease", stale, Ct));
+        Assert.Equal("bbbb", await ReadTextAsync("layers/k.lease"));
+    }
+
+    [Fact]
+    public async Task TryDeleteOfAMissingObjectRefuses()
+    {
+        Assert.False(await Backend.TryDeleteAsync("layers/none.lease", "\"anything\"", Ct));
+    }
+
+    [Fact]
     public async Task ListGivesThePathsUnderThePrefixSortedOrdinally()
     {
         foreach (var path in new[] { "status/b.json", "images/c.json", "images/a.json", "images/B.json", "layers/a.json", "imagesx/z.json" })

@@ -1,0 +1,131 @@
+// The layer cache: every layer an image needs is packed once, by one worker, and reused by
+// every image and worker after that. The image builder describes its layers (LayerSource)
+// and asks for them all; this type owns what happens to each one:
+//
+//   1. look up  layers/<layer-key>.json, used only if the blob it names is really there
+//               → "reused layer …"
+//   2. lease    layers/<layer-key>.lease (StorageLease) for NIXERY_LAYER_CLAIM_TTL, renewed
+//               every third of it while packing. Held by another worker: "waiting for
+//               layer …", then back to 1 every second until its record appears or its lease
+//               expires (a dead worker) and this one takes the layer over
+//   3. pack     tar → gzip straight into staging/, moved to blobs/ under its digest
+//   4. record   layers/<layer-key>.json, only now: a record always names a blob that exists
+//               → "packed layer …"; then the lease is released
+//
+// A lease lost while packing (this worker stalled past the lease's lifetime and another took
+// the layer over) cancels the packing through the lease's Lost token. That is not an error of
+// the build: layers are content-addressed, so this worker goes back to 1 and finds the other's
+// record, waits for it, or packs the layer again if that worker dies too.
+//
+// Up to NIXERY_PACK_CONCURRENCY layers are handled at once, the largest first so that the
+// last to start are small ones and the cores stay busy to the end, on one PackingPool that
+// also bounds the cores and memory their compression takes (Packing/PackingPool.cs). A
+// layer's bytes never depend on it.
+using Microsoft.Extensions.Logging;
+using Nixery.Builder.Packing;
+using Nixery.Core.Manifests;
+using Nixery.Core.Storage;
+
+namespace Nixery.Builder.Images;
+
+/// <summary>One layer an image needs: its layer-cache key, its size before packing (the
+/// largest are packed first) and how to pack it onto a stream with the packing pool.</summary>
+public sealed record LayerSource(string Key, long Size, Func<Stream, PackingPool, CancellationToken, Task<PackedLayer>> Pack);
+
+public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageBuilderOptions options, TimeProvider time, ILogger<LayerCache> logger) : IDisposable
+{
+    /// <summary>How often a worker waiting for another's layer looks for it.</summary>
+    private static readonly TimeSpan LeasePoll = TimeSpan.FromSeconds(1);
+
+    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    private readonly PackingPool _packing = new(options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
+
+    /// <summary>The cache lives as long as its process (a singleton); this stops its packing threads.</summary>
+    public void Dispose() => _packing.Dispose();
+
+    /// <summary>Every layer, reused or packed, in the order given (the manifest's);
+    /// <paramref name="layerReady"/> is called as each one is.</summary>
+    /// <param name="image">The image's name, for the log.</param>
+    public async Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, Func<CancellationToken, Task> layerReady, CancellationToken ct)
+    {
+        var built = new BuiltLayer[layers.Count];
+        await Parallel.ForEachAsync(
+            layers.Select((layer, index) => (Layer: layer, Index: index)).OrderByDescending(l => l.Layer.Size).ThenBy(l => l.Index),
+            new ParallelOptions { MaxDegreeOfParallelism = _packing.Concurrency, CancellationToken = ct },
+            async (l, token) =>
+            {
+                built[l.Index] = await GetAsync(l.Layer, image, l.Index + 1, layers.Count, token);
+                await layerReady(token);
+            });
+        return built;
+    }
+
+    private async Task<BuiltLayer> GetAsync(LayerSource layer, string image, int index, int count, CancellationToken ct)
+    {
+        var waited = false;
+        while (true)
+        {
+            if (await LookUpAsync(layer.Key, ct) is { } cached)
+            {
+                logger.LogInformation("reused layer {Layer} {Index}/{Count} of {Image} as {Digest}", layer.Key, index, count, image, cached.Digest);
+                return cached;
+            }
+
+            await using (var lease = await leases.TryAcquireAsync(StorageLayout.LayerLease(layer.Key), _owner, options.LayerClaimStaleAfter, ct))
+            {
+                if (lease is not null)
+                {
+                    if (await PackAsync(layer, lease, image, index, count, ct) is { } packed)
+                    {
+                        return packed;
+                    }
+
+                    // Lost: someone else has the layer now; look for it again.
+                    continue;
+                }
+            }
+
+            // The poll's timer starts before the line is written: a reader of the line knows
+            // this worker waits on its clock already.
+            var poll = Task.Delay(LeasePoll, time, ct);
+            if (!waited)
+            {
+                logger.LogInformation("waiting for layer {Layer} {Index}/{Count} of {Image}: another worker is packing it", layer.Key, index, count, image);
+                waited = true;
+            }
+
+            await poll;
+        }
+    }
+
+    /// <summary>Packs and records the layer under the lease; null if the lease was lost meanwhile.</summary>
+    private async Task<BuiltLayer?> PackAsync(LayerSource layer, StorageLease lease, string image, int index, int count, CancellationToken ct)
+    {
+        using var packing = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+        PackedLayer packed;
+        try
+        {
+            packed = await store.PutStreamedBlobAsync(s => layer.Pack(s, _packing, packing.Token), p => p.Digest, MediaTypes.DockerLayerGzip, packing.Token);
+        }
+        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("lost the lease on layer {Layer} {Index}/{Count} of {Image} while packing it; waiting for it or packing it again", layer.Key, index, count, image);
+            return null;
+        }
+
+        // The blob is in place: recording it is right whoever holds the lease now.
+        await store.PutLayerAsync(layer.Key, new LayerRecord(packed.Digest.ToString(), packed.DiffId.ToString(), packed.Size), ct);
+        logger.LogInformation("packed layer {Layer} {Index}/{Count} of {Image} as {Digest} ({Size} bytes)", layer.Key, index, count, image, packed.Digest, packed.Size);
+        return new BuiltLayer(packed.Digest, packed.DiffId, packed.Size);
+    }
+
+    /// <summary>The layer-cache entry, if it names a blob that is really there.</summary>
+    private async Task<BuiltLayer?> LookUpAsync(string key, CancellationToken ct) =>
+        await store.GetLayerAsync(key, ct) is { } cached
+            && Digest.TryParse(cached.Digest, out var digest)
+            && Digest.TryParse(cached.DiffId, out var diffId)
+            && await store.StatBlobAsync(digest.Value, ct) is not null
+            ? new BuiltLayer(digest.Value, diffId.Value, cached.Size)
+            : null;
+}

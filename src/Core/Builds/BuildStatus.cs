@@ -1,0 +1,32 @@
+// status/<image-key>.json as stored: the state of one image's build and what a waiting
+// client is told about it. Written only by the BuildLedger, which documents the states and
+// their transitions; everything else reads it.
+using System.Text.Json.Serialization;
+
+namespace Nixery.Core.Builds;
+
+[JsonConverter(typeof(JsonStringEnumConverter<BuildState>))]
+public enum BuildState
+{
+    Queued,
+    Building,
+    Failed,
+    Done,
+}
+
+/// <summary>status/&lt;image-key&gt;.json — what the HTTP side tells a client that waits.
+/// A failed status also names the image (its sorted name, e.g. "git/shell"), so that the list
+/// of recent failures can say which image failed; records written before Image existed lack
+/// it and read as null. While a worker packs layers it records its progress (layers ready of
+/// the image's total, and since when it packs), from which the HTTP side estimates the time
+/// left (BuildCoordinator).</summary>
+public sealed record BuildStatus(
+    [property: JsonPropertyName("state")] BuildState State,
+    [property: JsonPropertyName("updated")] DateTimeOffset Updated,
+    [property: JsonPropertyName("reason"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null,
+    [property: JsonPropertyName("missing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Missing = null,
+    [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? LogTail = null,
+    [property: JsonPropertyName("image"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null,
+    [property: JsonPropertyName("layersReady"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersReady = null,
+    [property: JsonPropertyName("layersTotal"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersTotal = null,
+    [property: JsonPropertyName("packingSince"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PackingSince = null);
