@@ -49,6 +49,41 @@ public sealed class RegistryStore(IStorageBackend backend)
     public Task PutImageAsync(string imageKey, ImageRecord record, CancellationToken ct) =>
         WriteJsonAsync(StorageLayout.Image(imageKey), record, CoreJson.Default.ImageRecord, ct);
 
+    /// <summary>The stored referrers of a manifest, or null when it has none.</summary>
+    public Task<ReferrersIndex?> GetReferrersAsync(Digest subject, CancellationToken ct) =>
+        ReadJsonAsync(StorageLayout.Referrers(subject), CoreJson.Default.ReferrersIndex, ct);
+
+    /// <summary>Written after the artifacts' blobs and before the image entry; the same image
+    /// always gives the same index, so a rewrite changes nothing.</summary>
+    public Task PutReferrersAsync(Digest subject, ReferrersIndex index, CancellationToken ct) =>
+        WriteJsonAsync(StorageLayout.Referrers(subject), index, CoreJson.Default.ReferrersIndex, ct);
+
+    /// <summary>Records that an image of this name was built (for /v2/_catalog); idempotent.</summary>
+    public async Task PutCatalogEntryAsync(string imageName, CancellationToken ct)
+    {
+        var path = StorageLayout.CatalogEntry(imageName);
+        if (await backend.StatAsync(path, ct) is null)
+        {
+            await backend.TryCreateAsync(path, ReadOnlyMemory<byte>.Empty, "text/plain", ct);
+        }
+    }
+
+    /// <summary>Every image name in the catalog, in ordinal order.</summary>
+    public async Task<IReadOnlyList<string>> ListCatalogAsync(CancellationToken ct)
+    {
+        var names = new List<string>();
+        await foreach (var (path, _) in backend.ListAsync(StorageLayout.CatalogPrefix, ct))
+        {
+            if (StorageLayout.ImageNameOfCatalogEntry(path) is { } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
     public Task<LayerRecord?> GetLayerAsync(string layerKey, CancellationToken ct) =>
         ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);
 
