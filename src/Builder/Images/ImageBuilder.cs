@@ -14,7 +14,10 @@
 //      are packed at once, the largest first, on one PackingPool that also bounds the
 //      cores and memory their compression takes (Packing/PackingPool.cs); a layer's bytes do
 //      not depend on it, and the manifest lists the layers in their fixed order.
-//   4. The symlink layer, the config and the manifests (Docker schema 2 and OCI) follow, as blobs.
+//   4. The symlink layer (with the image's root: ImageRoot), the config and the manifests
+//      (Docker schema 2 and OCI) follow, as blobs; then the SBOM (Sbom), an artifact manifest
+//      for each image manifest with it as subject, and their referrers indexes, and the
+//      image's name in the catalog.
 //   5. The image index entry is written last; then the status says done.
 // Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
 // A package set that builds several systems (nixery.json "systems") gives an image whose name
@@ -151,6 +154,7 @@ public sealed class ImageBuilder(
 
     private async Task<BuildOutcome> RecordAsync(BuildJob job, ImageRecord record, IEnumerable<string> paths, CancellationToken ct)
     {
+        await store.PutCatalogEntryAsync(job.Image.Name, ct);
         await store.PutImageAsync(job.ImageKey, record, ct);
         logger.LogInformation("built image {Image} {JobId} as {Digest} with {Variants} manifests", job.Image.Name, job.JobId, record.Digest, record.StoredVariants().Count);
         await popularity.RecordImageAsync(paths.Distinct(StringComparer.Ordinal), ct);
@@ -194,8 +198,19 @@ public sealed class ImageBuilder(
                 (s, token) => LayerPacker.PackStorePathsAsync(group.Contents, s, token, _packing)));
         }
 
-        var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex("symlink-layer\n" + string.Join('\n', ready.LinkRoots)));
-        work.Add((ordered.Count, symlinkKey, 0, (s, token) => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, token, _packing)));
+        // The symlink layer with the image's root (ImageRoot); its links are checked, and the
+        // ones that would dangle in the image logged, not refused (a package's own broken link
+        // should not cost the user the image).
+        var root = ImageRoot.For(image.NonRoot);
+        var forest = SymlinkForest.Merge(ready.LinkRoots, root.Entries);
+        var dangling = forest.DanglingLinks(ready.Graph.Paths.Select(p => p.Path).ToHashSet(StringComparer.Ordinal));
+        if (dangling.Count > 0)
+        {
+            logger.LogWarning("image {Image} {JobId}: {Count} links of the symlink layer do not resolve in the image: {Links}", image.Name, job.JobId, dangling.Count, string.Join(", ", dangling.Take(20).Select(d => $"/{d.Link} -> {d.Target}")));
+        }
+
+        var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex($"symlink-layer\n{root.Key}\n" + string.Join('\n', ready.LinkRoots)));
+        work.Add((ordered.Count, symlinkKey, 0, (s, token) => LayerPacker.PackSymlinkLayerAsync(forest, s, token, _packing)));
 
         // Largest first, so the last layers to start are small ones and the cores stay busy to the end.
         var layers = new BuiltLayer[count];
@@ -211,17 +226,35 @@ public sealed class ImageBuilder(
             });
 
         var hasShell = ready.TopLevel.Any(p => StorePaths.Name(p).StartsWith("bash", StringComparison.Ordinal));
-        var config = ImageConfigWriter.Config(arch, layers, hasShell);
+        List<HistoryEntry> history = [.. ordered.Select(g => ImageConfigWriter.StorePathsHistory(g.Contents)), ImageConfigWriter.SymlinkHistory(root, ready.TopLevel)];
+        var config = ImageConfigWriter.Config(arch, layers, hasShell, root, history);
         var configDigest = await store.PutBlobAsync(config, MediaTypes.DockerConfig, ct);
         var manifest = ImageConfigWriter.Manifest(configDigest, config.Length, layers);
         var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
-        var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers);
+        var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers, ImageConfigWriter.Annotations(job.Source, packages, arch.NixSystem));
         var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
+        var docker = new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length);
+        var oci = new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length);
+        await AttachSbomAsync(Sbom.Write(image.Name, arch.NixSystem, ready.Graph, ready.TopLevel, ready.Licenses), [docker, oci], ct);
         logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Length);
-        return new PlatformBuilt(
-            new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
-            new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),
-            [.. ready.Graph.Paths.Select(p => p.Path)]);
+        return new PlatformBuilt(docker, oci, [.. ready.Graph.Paths.Select(p => p.Path)]);
+    }
+
+    /// <summary>Stores the SBOM and, for each manifest, an artifact manifest whose subject it is
+    /// and the referrers index that lists that artifact (before the image entry is written).</summary>
+    private async Task AttachSbomAsync(byte[] sbom, IReadOnlyList<ManifestVariant> subjects, CancellationToken ct)
+    {
+        var sbomDigest = await store.PutBlobAsync(sbom, MediaTypes.CycloneDxJson, ct);
+        await store.PutBlobAsync(ImageConfigWriter.EmptyJson, MediaTypes.OciEmpty, ct);
+        var layer = new Descriptor(MediaTypes.CycloneDxJson, sbom.Length, sbomDigest.ToString());
+        foreach (var subject in subjects)
+        {
+            var artifact = ImageConfigWriter.SbomArtifact(layer, new Descriptor(subject.MediaType, subject.Size, subject.Digest));
+            var artifactDigest = await store.PutBlobAsync(artifact, MediaTypes.OciManifest, ct);
+            var index = ReferrersIndex.Of([new ReferrerDescriptor(MediaTypes.OciManifest, artifact.Length, artifactDigest.ToString(), MediaTypes.CycloneDxJson)]);
+            var subjectDigest = Digest.TryParse(subject.Digest, out var d) ? d.Value : throw new InvalidDataException($"manifest digest {subject.Digest} does not parse");
+            await store.PutReferrersAsync(subjectDigest, index, ct);
+        }
     }
 
     private async Task<BuiltLayer> LayerAsync(string key, Func<Stream, Task<PackedLayer>> pack, string image, int index, int count, CancellationToken ct)

@@ -16,7 +16,7 @@ namespace Nixery.Core.Options;
 internal static partial class SourceSettings
 {
     /// <summary>Image-name components with a meaning of their own; a source cannot take them.</summary>
-    private static readonly string[] Reserved = ["shell", "arm64", "default"];
+    private static readonly string[] Reserved = ["shell", "arm64", "nonroot", "default"];
 
     /// <summary>The sources, the default first; empty if none was configured (an error is added).</summary>
     public static IReadOnlyList<SourceDefinition> Read(IConfiguration config, List<string> errors)
