@@ -61,13 +61,15 @@ public sealed class SymlinkForest
     }
 
     /// <summary>Every link of the forest ("usr/bin/python3") whose target does not resolve in an
-    /// image holding exactly <paramref name="storePaths"/>, in path order.</summary>
+    /// image holding exactly <paramref name="storePaths"/> (absolute paths: "/nix/store/…-bash"),
+    /// in path order.</summary>
     public IReadOnlyList<(string Link, string Target)> DanglingLinks(IReadOnlySet<string> storePaths)
     {
+        var image = new ImagePaths(storePaths);
         var dangling = new List<(string, string)>();
         foreach (var (path, node) in Walk(_top, ""))
         {
-            if (node.Target is { } target && !Resolves(target, storePaths))
+            if (node.Target is { } target && !Resolves(target, image))
             {
                 dangling.Add((path, target));
             }
@@ -176,7 +178,7 @@ public sealed class SymlinkForest
     }
 
     /// <summary>Follows <paramref name="target"/> (absolute) in the image, one component at a time.</summary>
-    private bool Resolves(string target, IReadOnlySet<string> storePaths)
+    private bool Resolves(string target, ImagePaths storePaths)
     {
         var pending = new Stack<string>();
         Push(pending, target);
@@ -237,28 +239,29 @@ public sealed class SymlinkForest
     }
 
     /// <summary>null: nothing there; "": a file or folder; otherwise the link's target.</summary>
-    private string? Lookup(List<string> path, IReadOnlySet<string> storePaths)
+    private string? Lookup(List<string> path, ImagePaths storePaths)
     {
-        if (path[0] == "nix" && (path.Count == 1 || path[1] == "store"))
+        var full = "/" + string.Join('/', path);
+        if (storePaths.Ancestors.Contains(full))
         {
-            if (path.Count <= 2)
-            {
-                return ""; // /nix and /nix/store: every store layer has them
-            }
+            return ""; // /nix, /nix/store: the store layers hold them
+        }
 
-            if (!storePaths.Contains("/nix/store/" + path[2]))
+        var prefix = "";
+        foreach (var part in path)
+        {
+            prefix += "/" + part;
+            if (storePaths.Roots.Contains(prefix))
             {
-                return null;
-            }
+                // Inside a store path of the image: what the store holds there.
+                var info = new FileInfo(full);
+                if (info.LinkTarget is { } hostTarget)
+                {
+                    return hostTarget;
+                }
 
-            var host = "/" + string.Join('/', path);
-            var info = new FileInfo(host);
-            if (info.LinkTarget is { } hostTarget)
-            {
-                return hostTarget;
+                return info.Exists || Directory.Exists(full) ? "" : null;
             }
-
-            return info.Exists || Directory.Exists(host) ? "" : null;
         }
 
         var node = _top;
@@ -273,6 +276,26 @@ public sealed class SymlinkForest
         }
 
         return node.Target ?? "";
+    }
+
+    /// <summary>The image's store paths and the folders above them.</summary>
+    private sealed class ImagePaths
+    {
+        public ImagePaths(IReadOnlySet<string> roots)
+        {
+            Roots = roots;
+            foreach (var root in roots)
+            {
+                for (var slash = root.IndexOf('/', 1); slash > 0; slash = root.IndexOf('/', slash + 1))
+                {
+                    Ancestors.Add(root[..slash]);
+                }
+            }
+        }
+
+        public IReadOnlySet<string> Roots { get; }
+
+        public HashSet<string> Ancestors { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>A folder (no Target, no Content), a symlink (Target) or a real file (Content).</summary>

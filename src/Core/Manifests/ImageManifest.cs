@@ -11,15 +11,16 @@ public sealed record Descriptor(
     [property: JsonPropertyName("size")] long Size,
     [property: JsonPropertyName("digest")] string Digest);
 
-/// <param name="ArtifactType">OCI 1.1: what an artifact manifest holds (an SBOM); null for an image.</param>
+/// <param name="ArtifactType">OCI 1.1: what an artifact manifest holds (an SBOM); null for an image.
+/// Written after mediaType, as image-spec orders it (JsonPropertyOrder).</param>
 /// <param name="Subject">OCI 1.1: the manifest an artifact is about, which lists it among its referrers.</param>
 /// <param name="Annotations">OCI only (the Docker schema has none); sorted by key so the bytes are fixed.</param>
 public sealed record ImageManifest(
-    [property: JsonPropertyName("schemaVersion")] int SchemaVersion,
-    [property: JsonPropertyName("mediaType")] string MediaType,
+    [property: JsonPropertyName("schemaVersion"), JsonPropertyOrder(-1)] int SchemaVersion,
+    [property: JsonPropertyName("mediaType"), JsonPropertyOrder(-1)] string MediaType,
     [property: JsonPropertyName("config")] Descriptor Config,
     [property: JsonPropertyName("layers")] IReadOnlyList<Descriptor> Layers,
-    [property: JsonPropertyName("artifactType"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ArtifactType = null,
+    [property: JsonPropertyName("artifactType"), JsonPropertyOrder(-1), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ArtifactType = null,
     [property: JsonPropertyName("subject"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Descriptor? Subject = null,
     [property: JsonPropertyName("annotations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Annotations = null);
 
