@@ -1,12 +1,13 @@
 // Reads an unpacked image's root file system as the image sees it: a symlink's absolute
-// target is taken inside the root, not on this machine (whose /nix/store holds every path).
+// target is taken inside the root, not on this machine (whose /nix/store holds every path),
+// with the kernel's walk (PathResolution); the programs the tests run in a chroot check the
+// same with the kernel itself.
+using Nixery.Builder.Packing;
+
 namespace Nixery.EndToEnd.Tests;
 
 public static class RootFs
 {
-    /// <summary>Most links one resolution follows, as Linux.</summary>
-    private const int MaxHops = 40;
-
     /// <summary>Every symlink directly in <paramref name="folders"/> of the root ("usr/bin"…)
     /// whose target does not resolve inside the root, as "/usr/bin/x -> target".</summary>
     public static IReadOnlyList<string> DanglingLinks(string rootfs, params string[] folders)
@@ -33,57 +34,11 @@ public static class RootFs
     }
 
     /// <summary>Whether <paramref name="path"/> (absolute, in the image) leads to a file or folder.</summary>
-    public static bool Resolves(string rootfs, string path)
-    {
-        var pending = new Stack<string>(path.Split('/').Reverse());
-        var current = new List<string>();
-        var hops = 0;
-        while (pending.TryPop(out var part))
+    public static bool Resolves(string rootfs, string path) =>
+        PathResolution.Resolves(path, parts =>
         {
-            if (part is "" or ".")
-            {
-                continue;
-            }
-
-            if (part == "..")
-            {
-                if (current.Count > 0)
-                {
-                    current.RemoveAt(current.Count - 1);
-                }
-
-                continue;
-            }
-
-            var candidate = Path.Combine([rootfs, .. current, part]);
+            var candidate = Path.Combine([rootfs, .. parts]);
             var info = new FileInfo(candidate);
-            if (info.LinkTarget is { } target)
-            {
-                if (++hops > MaxHops)
-                {
-                    return false;
-                }
-
-                if (target.StartsWith('/'))
-                {
-                    current.Clear();
-                }
-
-                foreach (var next in target.Split('/').Reverse())
-                {
-                    pending.Push(next);
-                }
-            }
-            else if (info.Exists || Directory.Exists(candidate))
-            {
-                current.Add(part);
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+            return info.LinkTarget ?? (info.Exists || Directory.Exists(candidate) ? "" : null);
+        });
 }

@@ -28,9 +28,6 @@ public sealed class SymlinkForest
 {
     private const string NixSupport = "nix-support";
 
-    /// <summary>Most links one resolution follows, as Linux (MAXSYMLINKS, ELOOP).</summary>
-    private const int MaxHops = 40;
-
     private static readonly UnixFileMode DirectoryMode = (UnixFileMode)0b111_101_101; // 0755
 
     private readonly Node _top = Node.Folder(DirectoryMode, 0);
@@ -177,69 +174,11 @@ public sealed class SymlinkForest
         }
     }
 
-    /// <summary>Follows <paramref name="target"/> (absolute) in the image, one component at a time.</summary>
-    private bool Resolves(string target, ImagePaths storePaths)
-    {
-        var pending = new Stack<string>();
-        Push(pending, target);
-        var current = new List<string>();
-        var hops = 0;
-        while (pending.Count > 0)
-        {
-            var part = pending.Pop();
-            if (part is "" or ".")
-            {
-                continue;
-            }
-
-            if (part == "..")
-            {
-                if (current.Count > 0)
-                {
-                    current.RemoveAt(current.Count - 1);
-                }
-
-                continue;
-            }
-
-            current.Add(part);
-            switch (Lookup(current, storePaths))
-            {
-                case null:
-                    return false;
-                case { } link when link.Length > 0:
-                    if (++hops > MaxHops)
-                    {
-                        return false;
-                    }
-
-                    current.RemoveAt(current.Count - 1);
-                    if (link.StartsWith('/'))
-                    {
-                        current.Clear();
-                    }
-
-                    Push(pending, link);
-                    break;
-                default:
-                    break; // a folder or a file; a file with components left fails at the next lookup
-            }
-        }
-
-        return true;
-    }
-
-    private static void Push(Stack<string> pending, string path)
-    {
-        var parts = path.Split('/');
-        for (var i = parts.Length - 1; i >= 0; i--)
-        {
-            pending.Push(parts[i]);
-        }
-    }
+    private bool Resolves(string target, ImagePaths storePaths) =>
+        PathResolution.Resolves(target, path => Lookup(path, storePaths));
 
     /// <summary>null: nothing there; "": a file or folder; otherwise the link's target.</summary>
-    private string? Lookup(List<string> path, ImagePaths storePaths)
+    private string? Lookup(IReadOnlyList<string> path, ImagePaths storePaths)
     {
         var full = "/" + string.Join('/', path);
         if (storePaths.Ancestors.Contains(full))
