@@ -84,8 +84,9 @@ var queueName = 'nixery-builds'
 var poisonQueueName = '${queueName}-poison'
 var deploymentContainerName = 'function-package'
 
-// The apps' own settings (README: Configuration); each app gets only those it reads
-// (src/Core/Options: RegistryPart.HttpFunctions, RegistryPart.BuildFunctions).
+// The apps' own settings (README: Configuration); each app gets only those it reads (the
+// options classes its Program.cs checks at start-up). The worker reads no package source: each
+// build job names the source and revision it was resolved against.
 var registrySettings = {
   NIXERY_STORAGE_BACKEND: 'azure'
   AZURE_STORAGE_BLOB_URL: 'https://${names.dataStorage}.blob.${environment().suffixes.storage}'
@@ -99,7 +100,7 @@ var httpSettings = union(registrySettings, packageSettings, {
   AZURE_STORAGE_QUEUE_URL: 'https://${names.dataStorage}.queue.${environment().suffixes.storage}'
   AZURE_CLIENT_ID: identities.outputs.httpClientId
 })
-var workerSettings = union(registrySettings, packageSettings, {
+var workerSettings = union(registrySettings, {
   AZURE_CLIENT_ID: identities.outputs.workerClientId
   // A large build's Nix step; host.json's functionTimeout (2 h) bounds the whole build.
   NIX_TIMEOUT: '1800'

@@ -15,16 +15,28 @@ namespace Nixery.Builder;
 
 public static class BuilderServiceCollectionExtensions
 {
-    public static IServiceCollection AddBuilder(this IServiceCollection services, RegistryOptions options)
+    /// <summary>The options classes the build reads, for Settings.Check.</summary>
+    public static IReadOnlyList<Type> SettingTypes { get; } = [typeof(BuildOptions)];
+
+    public static IServiceCollection AddBuilder(this IServiceCollection services)
     {
-        services.AddSingleton(new NixOptions { NixExpressionsPath = options.NixExpressionsPath, Timeout = options.NixTimeout });
+        services.AddSettings<BuildOptions>();
+        services.AddSingleton(sp =>
+        {
+            var build = sp.GetRequiredService<BuildOptions>();
+            return new NixOptions { NixExpressionsPath = build.NixExpressionsPath, Timeout = build.NixTimeout };
+        });
         services.AddSingleton<INixClient, NixClient>();
-        services.AddSingleton(LayerGrouper(options.Layering));
-        services.AddSingleton(new ImageBuilderOptions(options.LayerBudget, options.LayerClaimTtl, options.PackConcurrency));
+        services.AddSingleton(sp => LayerGrouper(sp.GetRequiredService<BuildOptions>().Layering));
+        services.AddSingleton(sp =>
+        {
+            var build = sp.GetRequiredService<BuildOptions>();
+            return new ImageBuilderOptions(build.LayerBudget, build.LayerClaimTtl, build.PackConcurrency);
+        });
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
-        services.AddSingleton(new PopularitySourceOptions(LoadPopularity(options.PopularityUrl), PopularitySourceOptions.DefaultCacheFor));
+        services.AddSingleton(sp => new PopularitySourceOptions(LoadPopularity(sp.GetRequiredService<BuildOptions>().PopularityPath), PopularitySourceOptions.DefaultCacheFor));
         services.AddSingleton<PopularitySource>();
-        services.AddSingleton(new SourceCheckoutOptions(options.SourceCachePath));
+        services.AddSingleton(sp => new SourceCheckoutOptions(sp.GetRequiredService<BuildOptions>().SourceCachePath));
         services.AddSingleton(sp => new SourceCheckout(
             sp.GetRequiredService<SourceCheckoutOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, sp.GetRequiredService<ILogger<SourceCheckout>>()));
         services.AddSingleton<NixPlatforms>();
@@ -33,11 +45,11 @@ public static class BuilderServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The embedded default's NIXERY_WORKERS loops over the in-process queue.</summary>
-    public static IServiceCollection AddInProcessWorker(this IServiceCollection services, RegistryOptions options)
+    /// <summary>The embedded default's in-process worker loops over the in-process queue.</summary>
+    public static IServiceCollection AddInProcessWorker(this IServiceCollection services, int workers, int maxDequeueCount)
     {
-        services.AddSingleton(new WorkerOptions(options.Workers, options.MaxDequeueCount));
-        if (options.Workers > 0)
+        services.AddSingleton(new WorkerOptions(workers, maxDequeueCount));
+        if (workers > 0)
         {
             services.AddHostedService<BuildWorker>();
         }
@@ -45,22 +57,13 @@ public static class BuilderServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The grouper NIXERY_LAYERING names: "stable" (the default) or "nixery".</summary>
+    /// <summary>The grouper NIXERY_LAYERING names (BuildOptions checks the name at start-up).</summary>
     public static ILayerGrouper LayerGrouper(string layering) => layering switch
     {
-        "stable" => new StableLayerGrouper(),
-        "nixery" => new NixeryLayerGrouper(),
-        _ => throw new ArgumentException($"NIXERY_LAYERING is '{layering}'; it must be 'stable' or 'nixery'.", nameof(layering)),
+        BuildOptions.StableLayering => new StableLayerGrouper(),
+        BuildOptions.NixeryLayering => new NixeryLayerGrouper(),
+        _ => throw new ArgumentOutOfRangeException(nameof(layering), layering, "no such layering; BuildOptions refuses it at start-up"),
     };
 
-    private static Popularity? LoadPopularity(string? url)
-    {
-        if (url is null)
-        {
-            return null;
-        }
-
-        var path = url.StartsWith("file://", StringComparison.Ordinal) ? new Uri(url).LocalPath : url;
-        return Popularity.Parse(File.ReadAllText(path));
-    }
+    private static Popularity? LoadPopularity(string? path) => path is null ? null : Popularity.Parse(File.ReadAllText(path));
 }

@@ -1,11 +1,12 @@
 // Builds the embedded default from arguments and configuration overrides, for Program.cs and
 // for the tests, which start real instances on loopback ports with their own settings: the
-// HTTP side of src/Functions, the build of src/Builder with its in-process worker, and the
-// HTTP functions mapped on this app's own Kestrel (FunctionRoutes).
+// HTTP side of src/Functions, the build of src/Builder with its in-process queue and worker,
+// and the HTTP functions mapped on this app's own Kestrel (FunctionRoutes). A wrong setting
+// stops it before it listens, with one sentence per setting (Settings.Check).
 using Nixery.Builder;
 using Nixery.Builder.Nix;
-using Nixery.Core;
 using Nixery.Core.Options;
+using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Functions.Hosting;
 using Nixery.Functions.Registry;
@@ -27,22 +28,29 @@ public static class EmbeddedApp
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
-        error = builder.TryAddRegistryHttp(RegistryPart.Embedded);
+        builder.Configuration.Normalise();
+        var config = builder.Configuration;
+        error = Settings.Problems(config, [.. RegistryHosting.SettingTypes(config), .. BuilderServiceCollectionExtensions.SettingTypes, typeof(EmbeddedOptions)]);
         if (error is not null)
         {
             return null;
         }
 
-        builder.Logging.AddRegistryConsole();
-        var options = RegistryOptions.FromConfiguration(builder.Configuration, RegistryPart.Embedded);
-        if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
+        var embedded = Settings.Bind<EmbeddedOptions>(config);
+        if (config["urls"] is null && config["ASPNETCORE_URLS"] is null)
         {
-            builder.WebHost.UseUrls($"http://0.0.0.0:{options.Port}");
+            builder.WebHost.UseUrls($"http://0.0.0.0:{embedded.Port}");
         }
 
-        builder.Services.AddBuilder(options);
-        builder.Services.AddInProcessWorker(options);
-        configureServices?.Invoke(builder.Services);
+        builder.Logging.AddRegistryConsole();
+        var services = builder.Services;
+        services.AddSettings<EmbeddedOptions>();
+        services.AddRegistryHttp(config);
+        services.AddSingleton<InProcessQueue>();
+        services.AddSingleton<IBuildQueue>(sp => sp.GetRequiredService<InProcessQueue>());
+        services.AddBuilder();
+        services.AddInProcessWorker(embedded.Workers, embedded.MaxDequeueCount);
+        configureServices?.Invoke(services);
         var app = builder.Build();
         app.MapHttpFunctions<RegistryApi>();
         return app;
@@ -50,10 +58,23 @@ public static class EmbeddedApp
 
     public static void LogStartup(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<RegistryOptions>();
+        var options = app.Services.GetRequiredService<EmbeddedOptions>();
         // A local folder's name comes from its nixery.json; other sources are read by the worker.
         app.LogStartup(
             definition => definition.Kind == SourceKinds.Path ? PackageSetInfo.Load(definition.Location).Name : definition.Kind,
             $"; {options.Workers} in-process workers; port {options.Port}");
+    }
+
+    /// <summary>One line per event, with a timestamp; framework chatter only from warnings up.</summary>
+    private static ILoggingBuilder AddRegistryConsole(this ILoggingBuilder logging)
+    {
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.IncludeScopes = false;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        return logging;
     }
 }

@@ -1,4 +1,6 @@
-// GET and HEAD of blobs streamed from the filesystem backend, with single-range support.
+// GET and HEAD of blobs streamed from the filesystem backend, with single-range support and
+// conditional requests (ETag, If-None-Match, If-Range, If-Match), which the framework's file
+// result answers (src/Functions/Registry/StoredContent.cs).
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -10,10 +12,17 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
 {
     private string BlobPath => $"/v2/any/name/blobs/{fixture.TenBytesDigest}";
 
-    private async Task<HttpResponseMessage> GetRangeAsync(string range, HttpMethod? method = null)
+    private Task<HttpResponseMessage> GetRangeAsync(string range, HttpMethod? method = null) =>
+        SendAsync(method ?? HttpMethod.Get, ("Range", range));
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, params (string Name, string Value)[] headers)
     {
-        var request = new HttpRequestMessage(method ?? HttpMethod.Get, BlobPath);
-        request.Headers.TryAddWithoutValidation("Range", range);
+        using var request = new HttpRequestMessage(method, BlobPath);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
         return await fixture.Client.SendAsync(request);
     }
 
@@ -127,6 +136,47 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
         using var response = await GetRangeAsync("bytes=1000-2000", HttpMethod.Head);
 
         await ErrorAssert.HasNoBodyAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable);
+    }
+
+    [Fact]
+    public Task BlobIfNoneMatchWithItsETagIsNotModifiedWithoutBody() =>
+        NotModifiedAssert.IfNoneMatchWithItsETagAsync(fixture.Client, BlobPath, fixture.TenBytesDigest);
+
+    [Fact]
+    public async Task BlobIfNoneMatchWithAnotherETagIsTheWholeBlob()
+    {
+        using var response = await SendAsync(HttpMethod.Get, ("If-None-Match", "\"sha256:0000\""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task BlobRangeWithAMatchingIfRangeIsPartialContent()
+    {
+        using var response = await SendAsync(HttpMethod.Get, ("Range", "bytes=2-4"), ("If-Range", $"\"{fixture.TenBytesDigest}\""));
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal("bytes 2-4/10", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal("234", Encoding.ASCII.GetString(await response.Content.ReadAsByteArrayAsync()));
+    }
+
+    [Fact]
+    public async Task BlobRangeWithAnIfRangeOfAnotherETagIsTheWholeBlob()
+    {
+        using var response = await SendAsync(HttpMethod.Get, ("Range", "bytes=2-4"), ("If-Range", "\"sha256:0000\""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentRange);
+        Assert.Equal(RegistryFixture.TenBytes, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task BlobIfMatchWithAnotherETagIsPreconditionFailedWithTheErrorBody()
+    {
+        using var response = await SendAsync(HttpMethod.Get, ("If-Match", "\"sha256:0000\""));
+
+        await ErrorAssert.HasErrorAsync(response, HttpStatusCode.PreconditionFailed, "PRECONDITION_FAILED");
     }
 
     [Theory]

@@ -1,7 +1,12 @@
 // A manifest whose image is not built yet answers 429 + Retry-After once the build wait
 // is over ("image is being built"), which podman, skopeo and containerd retry by themselves.
-// No in-process worker here: the test is about the HTTP answer and the enqueued job.
+// No in-process worker here: the test is about the HTTP answer and the enqueued job. The
+// wait itself runs on a FakeTimeProvider, so "after NIXERY_BUILD_WAIT" is a step of the
+// clock: the request's poll is a delay on that clock, which fires when the test moves it.
 using System.Net;
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Nixery.Core.Manifests;
 using Nixery.Core.Queue;
 using Nixery.Functions.Builds;
 using Nixery.Core.Storage;
@@ -56,6 +61,65 @@ public sealed class BuildWaitTests
 
         var status = await instance.Store.GetStatusAsync(lease.Job.ImageKey, CancellationToken.None);
         Assert.Equal(BuildState.Queued, status?.State);
+    }
+
+    [Fact]
+    public async Task ARequestWaitsForTheBuildUntilTheClockPassesTheBuildWaitThenAnswers429()
+    {
+        await using var waiting = await WaitingPull.StartAsync();
+        waiting.Time.Advance(TimeSpan.FromSeconds(20));
+
+        using var response = await waiting.Response;
+        await ErrorAssert.HasErrorAsync(response, (HttpStatusCode)429, "TOOMANYREQUESTS");
+        Assert.Equal(["7"], response.Headers.GetValues("Retry-After"));
+    }
+
+    [Fact]
+    public async Task ABuildThatEndsBeforeTheClockPassesTheBuildWaitIsServed()
+    {
+        await using var waiting = await WaitingPull.StartAsync();
+        waiting.Time.Advance(TimeSpan.FromSeconds(19));
+        // What a worker does at the end of a build: the manifest, the image record, the signal.
+        var (store, job) = (waiting.Instance.Store, waiting.Job);
+        var manifest = Encoding.UTF8.GetBytes(RegistryFixture.ManifestJson);
+        var digest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, CancellationToken.None);
+        await store.PutImageAsync(job.ImageKey, new ImageRecord(digest.ToString(), MediaTypes.DockerManifest, manifest.Length, job.Image.Packages), CancellationToken.None);
+        waiting.Instance.Services.GetRequiredService<BuildEvents>().Settled(job.ImageKey);
+
+        using var response = await waiting.Response;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([digest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
+    }
+
+    /// <summary>A pull of an image not built yet, with NIXERY_BUILD_WAIT 20 on a fake clock,
+    /// whose build job has been enqueued: the request is in its wait.</summary>
+    private sealed class WaitingPull : IAsyncDisposable
+    {
+        private readonly TempDir _folder = new("nixery-functions-wait");
+
+        public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+        public RegistryInstance Instance { get; private set; } = null!;
+
+        public Task<HttpResponseMessage> Response { get; private set; } = null!;
+
+        public BuildJob Job { get; private set; } = null!;
+
+        public static async Task<WaitingPull> StartAsync()
+        {
+            var pull = new WaitingPull();
+            var settings = new Dictionary<string, string?>(Settings) { ["NIXERY_BUILD_WAIT"] = "20" };
+            pull.Instance = await RegistryInstance.StartAsync(pull._folder.Combine("storage"), settings, services => services.AddSingleton<TimeProvider>(pull.Time));
+            pull.Response = pull.Instance.Client.GetAsync("/v2/bash/manifests/latest");
+            pull.Job = (await pull.Instance.Services.GetRequiredService<InProcessQueue>().ReceiveAsync(CancellationToken.None)).Job;
+            return pull;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Instance.DisposeAsync();
+            _folder.Dispose();
+        }
     }
 }
 

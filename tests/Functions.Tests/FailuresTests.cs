@@ -1,11 +1,12 @@
 // The recent failures, as JSON (/failures) and on the landing page (/): failed builds within
 // NIXERY_FAILURE_TTL, newest first, at most 50, each with its image, reason, missing
 // packages, log tail and time. Statuses are written straight into storage, as a worker
-// would; the clock is a manual one, so "after the TTL" is a step of the clock, not a wait.
+// would; the clock is a FakeTimeProvider, so "after the TTL" is a step of the clock, not a wait.
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Names;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
@@ -21,7 +22,7 @@ public sealed class FailuresTests : IAsyncLifetime
 
     private readonly TempDir _folder = new("nixery-functions-failures");
 
-    private readonly ManualTime _time = new(DateTimeOffset.UtcNow);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
 
     private RegistryInstance _instance = null!;
 
@@ -183,15 +184,6 @@ public sealed class FailuresTests : IAsyncLifetime
 
     /// <summary>The JSON as the serialiser writes it, so that only content is compared.</summary>
     private static string Normalised(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
-
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }
 
 /// <summary>Requests a browser or a scanner may send to the pages outside /v2/: never a 5xx.</summary>

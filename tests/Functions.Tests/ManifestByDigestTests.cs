@@ -33,6 +33,22 @@ public abstract class ManifestByDigestTests(IRegistryUnderTest fixture)
     }
 
     [Fact]
+    public Task ManifestByDigestIfNoneMatchWithItsETagIsNotModifiedWithoutBody() =>
+        NotModifiedAssert.IfNoneMatchWithItsETagAsync(fixture.Client, $"/v2/hello/manifests/{fixture.ManifestDigest}", fixture.ManifestDigest);
+
+    [Fact]
+    public async Task ManifestByDigestIsSentWholeWhateverTheRange()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/hello/manifests/{fixture.ManifestDigest}");
+        request.Headers.TryAddWithoutValidation("Range", "bytes=0-3");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(RegistryFixture.ManifestJson, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task NonManifestBlobAskedForAsManifestIsManifestUnknown()
     {
         using var response = await fixture.Client.GetAsync($"/v2/hello/manifests/{fixture.TenBytesDigest}");

@@ -120,6 +120,26 @@ public abstract class ManifestNegotiationTests(IRegistryUnderTest fixture) : IAs
         Assert.Equal(json, await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData(Docker)]
+    [InlineData(Oci)]
+    public Task ManifestByTagIfNoneMatchWithTheETagOfTheChosenVariantIsNotModified(string accept) =>
+        NotModifiedAssert.IfNoneMatchWithItsETagAsync(fixture.Client, $"/v2/{Name}/manifests/latest", accept == Oci ? _oci : _docker, accept);
+
+    [Fact]
+    public async Task ManifestByTagIfNoneMatchWithTheOtherVariantsETagIsThatVariant()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{Name}/manifests/latest");
+        request.Headers.TryAddWithoutValidation("Accept", Oci);
+        request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{_docker}\"");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal($"\"{_oci}\"", response.Headers.ETag?.Tag);
+        Assert.Equal(OciJson, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task ImageRecordWithoutVariantsServesItsOneManifest()
     {

@@ -1,7 +1,9 @@
 // Which Nix systems this worker can build: its own `system` and its `extra-platforms`
 // (`nix show-config`). An image index over a multi-system package set lists only these; an
 // image that asks for another one by name fails with a sentence saying what this worker builds.
-using System.Diagnostics;
+// `nix show-config` runs through CliWrap, as git and tar do (Core/Sources/GitCli.cs).
+using CliWrap;
+using CliWrap.Buffered;
 
 namespace Nixery.Builder.Nix;
 
@@ -42,13 +44,8 @@ public sealed class NixPlatforms
 
     private static async Task<IReadOnlyList<string>> ReadAsync()
     {
-        var start = new ProcessStartInfo("nix") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("show-config");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("nix show-config could not be started");
-        var output = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var systems = Parse(await output);
+        var showConfig = await Cli.Wrap("nix").WithArguments(["show-config"]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
+        var systems = Parse(showConfig.StandardOutput);
         // Without an answer, assume the usual: the machine builds its own architecture.
         return systems.Count > 0 ? systems : [System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "aarch64-linux" : "x86_64-linux"];
     }

@@ -1,9 +1,18 @@
-// Runs one Nix command without a shell: arguments through ArgumentList, stdout captured
-// whole (it is JSON or a list of paths), stderr streamed line by line into the log (Nix's
-// build log is the only progress a slow build shows) with the last lines kept for errors.
+// Runs one Nix command without a shell: arguments passed one by one (CliWrap escapes them),
+// stdout captured whole (it is JSON or a list of paths), stderr streamed line by line into the
+// log (Nix's build log is the only progress a slow build shows) with the last lines kept for
+// errors.
 // On cancellation the whole process tree is killed: nix-store's builders are its children,
 // and a builder left running would keep holding the store lock of its output.
-using System.Diagnostics;
+//
+// The command runs through CliWrap, as git, tar and `nix show-config` do (Core/Sources/GitCli.cs),
+// but cancellation is ours first: CliWrap's kill is Process.Kill(entireProcessTree: true), which
+// misses a builder forked within its parent's clock tick (ProcessTree.cs says how that showed
+// up), so ProcessTree stops and kills the tree, and only then is CliWrap's forceful token
+// cancelled (it kills anything left, stops reading the pipes and bounds the wait for the exit).
+using System.ComponentModel;
+using System.Text;
+using CliWrap;
 using Microsoft.Extensions.Logging;
 
 namespace Nixery.Builder.Nix;
@@ -45,75 +54,52 @@ internal static class NixProcess
 {
     public static async Task<NixRun> RunAsync(string command, IReadOnlyList<string> arguments, NixLogTail tail, ILogger logger, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(command)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = new Process { StartInfo = start };
+        var stdout = new StringBuilder();
+        using var forceful = new CancellationTokenSource();
+        CommandTask<CommandResult> running;
         try
         {
-            process.Start();
+            // stdin is CliWrap's empty source: closed at once, so Nix never waits on it.
+            running = Cli.Wrap(command)
+                .WithArguments(arguments)
+                .WithStandardOutputPipe(PipeTarget.ToStringBuilder(stdout))
+                .WithStandardErrorPipe(PipeTarget.ToDelegate(line =>
+                {
+                    logger.LogInformation("{Command}: {Line}", command, line);
+                    tail.Add(line);
+                }))
+                .WithValidation(CommandResultValidation.None)
+                .ExecuteAsync(forceful.Token);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (Win32Exception e)
         {
-            throw new NixException(NixFailureKind.EvaluationFailed, $"cannot start {command}: {e.Message} (is Nix installed? run scripts/setup)", [], e);
+            // CliWrap wraps the operating system's own reason.
+            throw new NixException(NixFailureKind.EvaluationFailed, $"cannot start {command}: {(e.InnerException ?? e).Message} (is Nix installed? run scripts/setup)", [], e);
         }
 
-        process.StandardInput.Close();
         logger.LogDebug("Started {Command} {Arguments}", command, string.Join(' ', arguments));
-
-        var stdoutTask = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderrTask = PumpStderrAsync(process.StandardError, command, tail, logger);
-
-        try
+        // Our tree kill first, then CliWrap's forceful cancellation: it kills whatever is left
+        // with Process.Kill(entireProcessTree: true) and stops reading the pipes.
+        var registration = cancellationToken.Register(() =>
         {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            Kill(process);
-            // Let the pumps drain the pipes the killed tree leaves behind.
-            await Task.WhenAll(stdoutTask, stderrTask).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None)
-                .ContinueWith(_ => { }, TaskScheduler.Default);
-            throw;
-        }
+            if (OperatingSystem.IsLinux())
+            {
+                ProcessTree.Kill(running.ProcessId);
+            }
 
-        var stdout = await stdoutTask;
-        await stderrTask;
-        return new NixRun(process.ExitCode, stdout);
-    }
-
-    private static async Task PumpStderrAsync(StreamReader stderr, string command, NixLogTail tail, ILogger logger)
-    {
-        while (await stderr.ReadLineAsync() is { } line)
+            forceful.Cancel();
+        });
+        await using (registration)
         {
-            logger.LogInformation("{Command}: {Line}", command, line);
-            tail.Add(line);
-        }
-    }
-
-    private static void Kill(Process process)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            ProcessTree.Kill(process.Id);
-        }
-
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited.
+            try
+            {
+                var result = await running;
+                return new NixRun(result.ExitCode, stdout.ToString());
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException($"{command} was stopped", cancellationToken);
+            }
         }
     }
 }

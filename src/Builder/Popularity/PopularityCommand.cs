@@ -8,11 +8,10 @@
 //   --binary-cache  read every *.narinfo of this binary cache (as `nix copy --to file://…`
 //                   writes it) instead of building: StorePath and References lines
 //   --out           where to write the JSON (at least one of --out and --store is required)
-//   --store         also write it to popularity/computed.json in the configured storage
-//                   (NIXERY_STORAGE_BACKEND, STORAGE_PATH or the Azure settings, as the worker
-//                   reads them, and validated as the worker's: NIXERY_PKGS_PATH must be set,
-//                   --package-set stands in for it), where every worker picks it up
-//                   (PopularitySource)
+//   --store         also write it to popularity/computed.json in the registry's storage, as
+//                   the settings of the process running the command name it
+//                   (NIXERY_STORAGE_BACKEND, STORAGE_PATH or the Azure settings), where every
+//                   worker picks it up (PopularitySource)
 //
 // Without --binary-cache the package set's top-level derivations are listed with
 // nix/list-packages.nix, realised (nix-store --realise --keep-going) and their closure graph
@@ -21,13 +20,9 @@
 // /nix/store/<hash>-), how many other store paths refer to it directly. Progress goes to
 // stdout; exit code 0 on success, 1 when Nix or storage fails, 2 for a usage error.
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nixery.Builder.Nix;
-using Nixery.Core;
-using Nixery.Core.Options;
 using Nixery.Core.Storage;
 
 namespace Nixery.Builder.PopularityData;
@@ -39,8 +34,16 @@ public static class PopularityCommand
     private const string Usage =
         "usage: popularity --package-set <dir> [--binary-cache file:///path | <dir>] [--out <file>] [--store]";
 
+    /// <param name="store">Writes computed.json into the registry's storage, as the host that runs
+    /// the command configures it; returns the error message, or null on success.</param>
     /// <param name="nixExpressionsPath">Where list-packages.nix is; default NIXERY_NIX_PATH, else nix/ beside the app.</param>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken ct, string? nixExpressionsPath = null)
+    public static async Task<int> RunAsync(
+        string[] args,
+        TextWriter output,
+        TextWriter error,
+        Func<byte[], CancellationToken, Task<string?>> store,
+        CancellationToken ct,
+        string? nixExpressionsPath = null)
     {
         string? packageSet = null, binaryCache = null, outFile = null;
         var toStorage = false;
@@ -129,7 +132,7 @@ public static class PopularityCommand
             string? stored;
             try
             {
-                stored = await StoreAsync(json, packageSet, ct);
+                stored = await store(json, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -204,28 +207,4 @@ public static class PopularityCommand
 
     private static string NixExpressionsPath() =>
         Environment.GetEnvironmentVariable("NIXERY_NIX_PATH") is { Length: > 0 } configured ? configured : Path.Combine(AppContext.BaseDirectory, "nix");
-
-    /// <summary>Writes computed.json to the storage the build function app's configuration
-    /// (environment variables, as it reads them) names; the error message, or null on success.</summary>
-    private static async Task<string?> StoreAsync(byte[] json, string? packageSet, CancellationToken ct)
-    {
-        var builder = Host.CreateApplicationBuilder([]);
-        if (packageSet is not null && string.IsNullOrEmpty(builder.Configuration["NIXERY_PKGS_PATH"]))
-        {
-            // The worker's settings are validated whole; --package-set stands in for an unset NIXERY_PKGS_PATH.
-            builder.Configuration["NIXERY_PKGS_PATH"] = Path.GetFullPath(packageSet);
-        }
-
-        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, RegistryPart.BuildFunctions, out var options, out var error))
-        {
-            return error;
-        }
-
-        builder.Logging.ClearProviders();
-        builder.Services.AddRegistryStorage(options);
-        using var host = builder.Build();
-        var store = host.Services.GetRequiredService<RegistryStore>();
-        await store.PutComputedPopularityAsync(json, ct);
-        return null;
-    }
 }

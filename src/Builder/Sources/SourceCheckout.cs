@@ -10,9 +10,11 @@
 //            `git archive <commit>` unpacked
 //   channel  download the tarball; `tar -xf` (gzip, xz, bzip2);         sha256 revisions: the bytes hash to it
 //            a single top-level folder (nixpkgs-<commit>/) is the set
+// git and tar run through CliWrap (GitCli); cancelling a fetch kills the command.
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Formats.Tar;
+using CliWrap;
+using CliWrap.Buffered;
 using Microsoft.Extensions.Logging;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -132,12 +134,11 @@ public sealed class SourceCheckout(SourceCheckoutOptions options, HttpClient htt
                 }
             }
 
+            // git archive writes tar unless told otherwise; it is unpacked as it streams.
             var target = Directory.CreateDirectory(Path.Combine(temporary, "set")).FullName;
-            using var archive = GitCli.Start(["archive", "--format=tar", source.Revision], mirror);
-            var errors = archive.StandardError.ReadToEndAsync(ct);
-            await TarFile.ExtractToDirectoryAsync(archive.StandardOutput.BaseStream, target, overwriteFiles: false, ct);
-            await archive.WaitForExitAsync(ct);
-            return archive.ExitCode == 0 ? target : throw GitCli.Failed(["archive", source.Revision], GitCli.FirstLines(await errors));
+            var unpack = PipeTarget.Create((tar, token) => TarFile.ExtractToDirectoryAsync(tar, target, overwriteFiles: false, token));
+            await GitCli.RunAsync(["archive", source.Revision], mirror, unpack, FetchTimeout, ct);
+            return target;
         }
         finally
         {
@@ -195,18 +196,13 @@ public sealed class SourceCheckout(SourceCheckoutOptions options, HttpClient htt
 
     private static async Task RunTarAsync(string file, string target, CancellationToken ct)
     {
-        var start = new ProcessStartInfo("tar") { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-xf", file, "-C", target, "--no-same-owner" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var tar = Process.Start(start) ?? throw new SourceUnavailableException("tar could not be started");
-        var errors = await tar.StandardError.ReadToEndAsync(ct);
-        await tar.WaitForExitAsync(ct);
+        var tar = await Cli.Wrap("tar")
+            .WithArguments(["-xf", file, "-C", target, "--no-same-owner"])
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(ct);
         if (tar.ExitCode != 0)
         {
-            throw new SourceUnavailableException($"the tarball could not be unpacked: {GitCli.FirstLines(errors)}");
+            throw new SourceUnavailableException($"the tarball could not be unpacked: {GitCli.FirstLines(tar.StandardError)}");
         }
     }
 }

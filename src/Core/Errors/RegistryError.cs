@@ -29,8 +29,11 @@ public sealed record ErrorCode(string Code, int Status, string Description)
     public static readonly ErrorCode RangeInvalid = new("RANGE_INVALID", 416, "invalid content range");
     public static readonly ErrorCode Unavailable = new("UNAVAILABLE", 503, "service unavailable");
 
+    /// <summary>Not a spec code: an If-Match or If-Unmodified-Since that the stored bytes fail (RFC 9110 §13.1).</summary>
+    public static readonly ErrorCode PreconditionFailed = new("PRECONDITION_FAILED", 412, "a precondition of the request failed");
+
     public static IReadOnlyList<ErrorCode> All { get; } =
-        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, NameUnknown, PaginationNumberInvalid, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable];
+        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, NameUnknown, PaginationNumberInvalid, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable, PreconditionFailed];
 }
 
 public sealed record ErrorEntry(

@@ -1,9 +1,12 @@
 // Runs git for the package sources: `ls-remote` at request time (which commit a branch or
-// tag names now) and, in the worker, fetch and archive. Never prompts (a repository that
-// wants credentials fails at once), never outlives its timeout, and a failure carries the
-// first lines git wrote to stderr.
-using System.Diagnostics;
+// tag names now) and, in the worker, fetch, cat-file and archive. Never prompts (a repository
+// that wants credentials fails at once), never outlives its timeout, and a failure carries the
+// first lines git wrote to stderr. Processes are started through CliWrap, the one runner for
+// git, tar and `nix show-config` (a timeout or cancellation kills git's process tree); only
+// Nix builds keep their own runner (Builder/Nix/NixProcess.cs says why).
+using System.ComponentModel;
 using System.Text;
+using CliWrap;
 
 namespace Nixery.Core.Sources;
 
@@ -12,60 +15,48 @@ public static class GitCli
     /// <summary>git's stdout; throws SourceUnavailableException on a non-zero exit or the timeout.</summary>
     public static async Task<string> RunAsync(IReadOnlyList<string> arguments, string? workingDirectory, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var process = Start(arguments, workingDirectory);
+        var stdout = new StringBuilder();
+        await RunAsync(arguments, workingDirectory, PipeTarget.ToStringBuilder(stdout), timeout, cancellationToken);
+        return stdout.ToString();
+    }
+
+    /// <summary>Runs git with its stdout sent to <paramref name="stdout"/> (e.g. `git archive`
+    /// into an unpacker); throws SourceUnavailableException on a non-zero exit or the timeout.</summary>
+    public static async Task RunAsync(IReadOnlyList<string> arguments, string? workingDirectory, PipeTarget stdout, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var stderr = new StringBuilder();
+        var git = Cli.Wrap("git")
+            .WithArguments(arguments)
+            .WithWorkingDirectory(workingDirectory ?? Environment.CurrentDirectory)
+            .WithEnvironmentVariables(env => env
+                .Set("GIT_TERMINAL_PROMPT", "0")
+                .Set("GIT_ASKPASS", "/bin/false")
+                .Set("LC_ALL", "C"))
+            .WithStandardOutputPipe(stdout)
+            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr))
+            .WithValidation(CommandResultValidation.None);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(deadline.Token);
-        var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
         try
         {
-            await process.WaitForExitAsync(deadline.Token);
-            var output = await stdout;
-            var errors = await stderr;
-            return process.ExitCode == 0 ? output : throw Failed(arguments, $"exit code {process.ExitCode}: {FirstLines(errors)}");
+            var result = await git.ExecuteAsync(deadline.Token);
+            if (result.ExitCode != 0)
+            {
+                throw Failed(arguments, $"exit code {result.ExitCode}: {FirstLines(stderr.ToString())}");
+            }
+        }
+        catch (Win32Exception e)
+        {
+            // CliWrap wraps the operating system's own reason.
+            throw new SourceUnavailableException($"git could not be started ({(e.InnerException ?? e).Message}); git sources need git on this machine", e);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw Failed(arguments, $"no answer within {timeout.TotalSeconds:0} s");
         }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
     }
 
-    /// <summary>Starts git with stdout to be read by the caller (e.g. `git archive`).</summary>
-    public static Process Start(IReadOnlyList<string> arguments, string? workingDirectory)
-    {
-        var start = new ProcessStartInfo("git")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["GIT_TERMINAL_PROMPT"] = "0";
-        start.Environment["GIT_ASKPASS"] = "/bin/false";
-        start.Environment["LC_ALL"] = "C";
-        try
-        {
-            return Process.Start(start) ?? throw new SourceUnavailableException("git could not be started");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new SourceUnavailableException($"git could not be started ({e.Message}); git sources need git on this machine", e);
-        }
-    }
-
-    public static SourceUnavailableException Failed(IReadOnlyList<string> arguments, string why) =>
+    private static SourceUnavailableException Failed(IReadOnlyList<string> arguments, string why) =>
         new($"git {string.Join(' ', arguments.Take(2))} failed: {why}");
 
     public static string FirstLines(string text)

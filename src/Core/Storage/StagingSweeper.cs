@@ -38,25 +38,30 @@ public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions 
         return stale.Count;
     }
 
+    /// <summary>Sweeps at once, then every Interval on the injected clock (PeriodicTimer: a
+    /// test's FakeTimeProvider drives it, and a tick that passes mid-sweep is not lost).</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        using var every = new PeriodicTimer(options.Interval, time);
+        try
         {
-            try
+            do
             {
-                await SweepOnceAsync(stoppingToken);
-                await Task.Delay(options.Interval, time, stoppingToken);
+                try
+                {
+                    await SweepOnceAsync(stoppingToken);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Storage briefly unreachable: try again next round.
+                    logger.LogWarning(e, "staging sweep of {Backend} failed", storage.Name);
+                }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // Storage briefly unreachable: try again next round.
-                logger.LogWarning(e, "staging sweep of {Backend} failed", storage.Name);
-                await Task.Delay(options.Interval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
+            while (await every.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
         }
     }
 }

@@ -26,7 +26,8 @@ public sealed class BuildCoordinator(
     RegistryStore store,
     IBuildQueue queue,
     BuildEvents events,
-    RegistryOptions options,
+    BuildWaitOptions wait,
+    StatusOptions statusOptions,
     TimeProvider time,
     ILogger<BuildCoordinator> logger)
 {
@@ -52,6 +53,11 @@ public sealed class BuildCoordinator(
             throw Failure(image, status);
         }
 
+        // The wait is timed from before the claim, and so is its first poll: a test's
+        // FakeTimeProvider, moved once the job is enqueued, finds that delay to fire.
+        var deadline = time.GetUtcNow() + wait.BuildWait;
+        var extended = wait.BuildWait <= TimeSpan.Zero; // a wait of 0 asks for an answer at once
+        var poll = extended ? Task.CompletedTask : Task.Delay(wait.BuildWait < PollInterval ? wait.BuildWait : PollInterval, time, ct);
         if (status is null || IsStale(status))
         {
             await ClaimAndEnqueueAsync(image, resolved, key, ct);
@@ -60,8 +66,6 @@ public sealed class BuildCoordinator(
         // Wait for the outcome: woken at once by this process's worker, else by polling
         // storage (a worker elsewhere). The window is checked on every pass: a delay on an
         // already-cancelled token completes at once, so the loop must not rely on it throwing.
-        var deadline = time.GetUtcNow() + options.BuildWait;
-        var extended = options.BuildWait <= TimeSpan.Zero; // a wait of 0 asks for an answer at once
         while (true)
         {
             var settled = events.WhenSettled(key);
@@ -80,7 +84,7 @@ public sealed class BuildCoordinator(
             var left = deadline - now;
             if (left <= TimeSpan.Zero)
             {
-                var decision = AtDeadline(current, now, options.RetryAfterSeconds, extended);
+                var decision = AtDeadline(current, now, wait.RetryAfterSeconds, extended);
                 if (decision.WaitMore is { } more)
                 {
                     logger.LogInformation("image {Image} is nearly built ({Ready}/{Total} layers); waiting {More} more", image.Name, current?.LayersReady, current?.LayersTotal, more);
@@ -95,14 +99,19 @@ public sealed class BuildCoordinator(
                     return finished;
                 }
 
-                logger.LogInformation("image {Image} still building after {Wait}; answering 429 with Retry-After {RetryAfter}", image.Name, options.BuildWait, decision.RetryAfterSeconds);
+                logger.LogInformation("image {Image} still building after {Wait}; answering 429 with Retry-After {RetryAfter}", image.Name, wait.BuildWait, decision.RetryAfterSeconds);
                 throw new RegistryException(
                     ErrorCode.TooManyRequests,
                     $"image {image.Name} is being built; retry in a few seconds",
                     new Dictionary<string, string> { ["Retry-After"] = decision.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             }
 
-            await Task.WhenAny(settled, Task.Delay(left < PollInterval ? left : PollInterval, time, ct));
+            if (poll.IsCompleted)
+            {
+                poll = Task.Delay(left < PollInterval ? left : PollInterval, time, ct);
+            }
+
+            await Task.WhenAny(settled, poll);
             ct.ThrowIfCancellationRequested();
         }
     }
@@ -159,9 +168,9 @@ public sealed class BuildCoordinator(
         var age = time.GetUtcNow() - status.Updated;
         return status.State switch
         {
-            BuildState.Failed => age > options.FailureTtl,
+            BuildState.Failed => age > statusOptions.FailureTtl,
             // A job in a queue that died with an earlier process will never run.
-            BuildState.Queued or BuildState.Building => age > options.BuildStaleAfter || (!queue.IsDurable && status.Updated < _started),
+            BuildState.Queued or BuildState.Building => age > statusOptions.BuildStaleAfter || (!queue.IsDurable && status.Updated < _started),
             // Done without an image entry: the entry was lost; build again.
             _ => true,
         };

@@ -28,7 +28,7 @@ public sealed record RecentFailure(
     [property: JsonPropertyName("log"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Log,
     [property: JsonPropertyName("at")] DateTimeOffset At);
 
-public sealed class RecentFailures(RegistryStore store, RegistryOptions options, TimeProvider time, ILogger<RecentFailures> logger)
+public sealed class RecentFailures(RegistryStore store, StatusOptions options, TimeProvider time, ILogger<RecentFailures> logger)
 {
     /// <summary>The most failures listed.</summary>
     public const int MaxListed = 50;

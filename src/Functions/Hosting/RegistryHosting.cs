@@ -1,12 +1,13 @@
-// Registers the HTTP side (STYLE.md §7): options validated at start-up, storage, the queue
-// builds are sent to, the build coordinator and the handlers the functions call. Used by the
-// HTTP function app (Program.cs) and by the embedded default (src/Embedded), which adds the
-// build side. The start-up log says what this instance serves, from where.
+// Registers the HTTP side (STYLE.md §7): its settings, storage, the source catalog, the
+// build coordinator and the handlers the functions call. Used by the HTTP function app
+// (Program.cs, which adds the Azure queue it sends builds to) and by the embedded default
+// (src/Embedded, which adds the in-process queue and the build side). The start-up log says
+// what this instance serves, from where.
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Nixery.Core;
+using Nixery.Core.Azure;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -19,20 +20,23 @@ namespace Nixery.Functions.Hosting;
 
 public static class RegistryHosting
 {
-    /// <summary>Registers everything the HTTP functions need; returns the start-up error text
-    /// (naming the setting) instead of throwing.</summary>
-    public static string? TryAddRegistryHttp(this IHostApplicationBuilder builder, RegistryPart part)
-    {
-        if (!RegistryOptions.TryFromConfiguration(builder.Configuration, part, out var options, out var error))
-        {
-            return error;
-        }
+    /// <summary>The options classes the HTTP side reads (its storage's among them), for Settings.Check.</summary>
+    public static IReadOnlyList<Type> SettingTypes(IConfiguration config) =>
+        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions)];
 
-        var services = builder.Services;
-        services.AddRegistryStorage(options);
+    /// <summary>Registers everything the HTTP functions need but the build queue.</summary>
+    public static IServiceCollection AddRegistryHttp(this IServiceCollection services, IConfiguration config)
+    {
+        services.AddRegistryStorage(config);
+        services.AddSettings<SourceOptions>();
+        services.AddSettings<StatusOptions>();
+        services.AddSettings<BuildWaitOptions>();
         services.AddHttpClient();
-        services.AddSingleton(sp => new SourceCatalog(
-            options.Sources, sp.GetRequiredService<TimeProvider>(), options.RevisionCacheFor, sp.GetRequiredService<IHttpClientFactory>().CreateClient("sources")));
+        services.AddSingleton(sp =>
+        {
+            var sources = sp.GetRequiredService<SourceOptions>();
+            return new SourceCatalog(sources.Sources, sp.GetRequiredService<TimeProvider>(), sources.RevisionCacheFor, sp.GetRequiredService<IHttpClientFactory>().CreateClient("sources"));
+        });
         services.AddSingleton<BuildCoordinator>();
         services.AddSingleton<ManifestHandler>();
         services.AddSingleton<BlobHandler>();
@@ -43,7 +47,7 @@ public static class RegistryHosting
         services.AddSingleton<LandingPageHandler>();
         services.AddSingleton<FailuresHandler>();
         services.AddTransient<RegistryApi>();
-        return null;
+        return services;
     }
 
     /// <param name="setName">The name a package set gives itself, where this process can read
@@ -52,8 +56,8 @@ public static class RegistryHosting
     {
         var services = host.Services;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Nixery.Startup");
-        var options = services.GetRequiredService<RegistryOptions>();
         var storage = services.GetRequiredService<IStorageBackend>();
+        var sources = services.GetRequiredService<SourceOptions>();
         var queue = services.GetRequiredService<IBuildQueue>();
         foreach (var source in services.GetRequiredService<SourceCatalog>().All)
         {
@@ -66,7 +70,7 @@ public static class RegistryHosting
         logger.LogInformation(
             "storage {Backend} at {StoragePath}; queue {Queue}; revisions of moving sources kept {RevisionCache} s{Extra}",
             storage.Name,
-            options.AzureStorage is { } azure ? $"container {azure.Container}" : Path.GetFullPath(options.StoragePath),
-            queue.Name, (int)options.RevisionCacheFor.TotalSeconds, extra ?? "");
+            services.GetService<AzureStorageOptions>() is { } azure ? $"container {azure.Container}" : Path.GetFullPath(services.GetRequiredService<StorageOptions>().Path),
+            queue.Name, sources.RevisionCacheSeconds, extra ?? "");
     }
 }

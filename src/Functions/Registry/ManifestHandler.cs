@@ -5,7 +5,9 @@
 // header picks one (ManifestNegotiation).
 // By digest: the manifest blob itself, whatever name it is asked under and whatever the
 // Accept header says (the digest pins the bytes), as long as it is a manifest.
-// The stored bytes are served as they are, with their digest and exact media type.
+// The stored bytes are served as they are, with their digest and exact media type, through
+// the framework's file result (StoredContent): the digest is the ETag, so a client's
+// If-None-Match answers 304. No ranges: a manifest is sent whole, as distribution does.
 using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -42,18 +44,9 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
             mediaType = await ManifestMediaTypeAsync(digest.Value, path, ct);
         }
 
-        await using var content = await store.OpenBlobAsync(digest.Value, ct)
+        var content = await store.OpenBlobAsync(digest.Value, ct)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, $"manifest {digest} of {path.Name} is not in the registry");
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = mediaType;
-        response.ContentLength = content.Length;
-        response.Headers["Docker-Content-Digest"] = digest.Value.ToString();
-        response.Headers.ETag = $"\"{digest.Value}\"";
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            await content.CopyToAsync(response.Body, ct);
-        }
+        await StoredContent.ServeAsync(context, content, mediaType, digest.Value, ranges: false);
     }
 
     private async Task<string> ManifestMediaTypeAsync(Digest digest, RegistryPath path, CancellationToken ct)

@@ -11,7 +11,7 @@ using Nixery.Functions.Builds;
 
 namespace Nixery.Functions.Web;
 
-public sealed class LandingPageHandler(RecentFailures failures, RegistryOptions options)
+public sealed class LandingPageHandler(RecentFailures failures, StatusOptions options)
 {
     private const string Style =
         "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}"

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Configuration;
 using Nixery.Builder.Layers;
+using Nixery.Core.Options;
 
 namespace Nixery.Builder.Tests.Layers;
 
@@ -12,9 +14,15 @@ public class LayeringSettingTests
     }
 
     [Fact]
-    public void AnUnknownLayeringIsRejectedWithTheSettingsName()
+    public void AnUnknownLayeringIsRefusedAtStartUpWithTheSettingsName()
     {
-        var error = Assert.Throws<ArgumentException>(() => BuilderServiceCollectionExtensions.LayerGrouper("dominator"));
-        Assert.StartsWith("NIXERY_LAYERING is 'dominator'; it must be 'stable' or 'nixery'.", error.Message, StringComparison.Ordinal);
+        var config = new ConfigurationBuilder().AddInMemoryCollection([new("NIXERY_LAYERING", "dominator"), new("NIXERY_NIX_PATH", RepoNix)]).Build();
+
+        var errors = Settings.Check(config, [typeof(BuildOptions)]);
+
+        Assert.Equal(["NIXERY_LAYERING is 'dominator'; it must be 'stable' or 'nixery'."], errors);
+        Assert.Throws<ArgumentOutOfRangeException>(() => BuilderServiceCollectionExtensions.LayerGrouper("dominator"));
     }
+
+    private static string RepoNix => Nixery.TestSupport.RepoPaths.NixDir;
 }

@@ -102,7 +102,7 @@ public sealed class PopularityCountingTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exit = await PopularityCommand.RunAsync(args, output, error, CancellationToken.None, RepoPaths.NixDir);
+        var exit = await PopularityCommand.RunAsync(args, output, error, (_, _) => Task.FromResult<string?>("no storage in this test"), CancellationToken.None, RepoPaths.NixDir);
         return (exit, output.ToString(), error.ToString());
     }
 

@@ -1,6 +1,7 @@
 // The choice of popularity data (PopularitySource) and the learned-popularity write, against
 // filesystem storage in a temp folder. No Nix here: these are the storage rules only (the
 // real builds are in ImageBuilderPopularityTests).
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Builder.Layers;
 using Nixery.Builder.PopularityData;
 using Nixery.Builder.Tests.Nix;
@@ -40,14 +41,14 @@ public sealed class PopularitySourceTests
     {
         using var dir = new TempDir("nixery-popsrc");
         var store = new RegistryStore(new FileSystemStorage(dir.Path));
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var source = new PopularitySource(store, new PopularitySourceOptions(null, TimeSpan.FromMinutes(1)), time, new ListLogger<PopularitySource>());
 
         Assert.Equal("none", (await source.GetAsync(CancellationToken.None)).Origin);
         await store.PutComputedPopularityAsync(PopularityCounter.ToJson(new Dictionary<string, int> { ["libfoo-1"] = 300 }), CancellationToken.None);
-        time.Now += TimeSpan.FromSeconds(59);
+        time.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal("none", (await source.GetAsync(CancellationToken.None)).Origin);
-        time.Now += TimeSpan.FromSeconds(1);
+        time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal("computed", (await source.GetAsync(CancellationToken.None)).Origin);
     }
 
@@ -93,13 +94,6 @@ public sealed class PopularitySourceTests
 
     private static PopularitySource Source(RegistryStore store, Popularity? configured, TimeSpan cacheFor) =>
         new(store, new PopularitySourceOptions(configured, cacheFor), TimeProvider.System, new ListLogger<PopularitySource>());
-
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     /// <summary>Simulates a concurrent writer: before each conditional replace (while Conflicts
     /// lasts) it bumps libfoo-1 itself, so the caller's ETag is stale and its replace fails.</summary>

@@ -4,7 +4,8 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
-using Nixery.Core.Queue.Azure;
+using Nixery.Core.Azure;
+using Nixery.Core.Options;
 
 namespace Nixery.Core.Tests.Queue;
 
@@ -12,13 +13,13 @@ public sealed class AzureQueueOptionsTests
 {
     private const string Azurite = "UseDevelopmentStorage=true";
 
-    private static (AzureQueueOptions Options, List<string> Errors) Parse(params (string Key, string Value)[] settings)
+    /// <summary>The options as start-up checks and binds them.</summary>
+    private static (AzureQueueOptions Options, IReadOnlyList<string> Errors) Parse(params (string Key, string Value)[] settings)
     {
-        var config = new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
-            .Build();
-        var errors = new List<string>();
-        return (AzureQueueOptions.FromConfiguration(config, errors), errors);
+        var config = new ConfigurationManager();
+        config.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
+        config.Normalise();
+        return (Settings.Bind<AzureQueueOptions>(config), Settings.Check(config, [typeof(AzureQueueOptions)]));
     }
 
     [Fact]
@@ -28,12 +29,8 @@ public sealed class AzureQueueOptionsTests
 
         Assert.Empty(errors);
         Assert.Equal(
-            new AzureQueueOptions
-            {
-                QueueName = "nixery-builds",
-                ConnectionString = Azurite,
-            },
-            options);
+            ("nixery-builds", Azurite, (string?)null, (string?)null),
+            (options.QueueName, options.ConnectionString, options.QueueUrl, options.ManagedIdentityClientId));
         Assert.Equal("nixery-builds-poison", options.PoisonQueueName);
     }
 
@@ -47,13 +44,8 @@ public sealed class AzureQueueOptionsTests
 
         Assert.Empty(errors);
         Assert.Equal(
-            new AzureQueueOptions
-            {
-                QueueName = "builds-2",
-                QueueServiceUri = new Uri("https://acct.queue.core.windows.net"),
-                ManagedIdentityClientId = "00000000-0000-0000-0000-000000000001",
-            },
-            options);
+            ("builds-2", (string?)null, new Uri("https://acct.queue.core.windows.net"), "00000000-0000-0000-0000-000000000001"),
+            (options.QueueName, options.ConnectionString, options.QueueServiceUri, options.ManagedIdentityClientId));
     }
 
     [Fact]
@@ -107,11 +99,10 @@ public sealed class AzureQueueOptionsTests
     [InlineData("a23456789012345678901234567890123456789012345678901234567x")] // 58: no room for "-poison"
     public void BadQueueNamesAreRefused(string name)
     {
-        var (options, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("NIXERY_QUEUE_NAME", name));
+        var (_, errors) = Parse(("AZURE_STORAGE_CONNECTION_STRING", Azurite), ("NIXERY_QUEUE_NAME", name));
 
         var error = Assert.Single(errors);
         Assert.StartsWith($"NIXERY_QUEUE_NAME is '{name}'; it must be 3 to 57 lower-case letters", error, StringComparison.Ordinal);
-        Assert.Equal("nixery-builds", options.QueueName);
     }
 
     [Theory]
@@ -141,7 +132,7 @@ public sealed class AzureQueueOptionsTests
     public void ServiceClientComesFromTheConnectionStringOrTheUrl()
     {
         var fromString = new AzureQueueOptions { ConnectionString = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net" }.CreateServiceClient();
-        var fromUrl = new AzureQueueOptions { QueueServiceUri = new Uri("https://other.queue.core.windows.net") }.CreateServiceClient();
+        var fromUrl = new AzureQueueOptions { QueueUrl = "https://other.queue.core.windows.net" }.CreateServiceClient();
 
         Assert.Equal(new Uri("https://acct.queue.core.windows.net/"), fromString.Uri);
         Assert.Equal("acct", fromString.AccountName);

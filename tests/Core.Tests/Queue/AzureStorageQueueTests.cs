@@ -8,7 +8,7 @@ using Azure.Storage.Queues;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
-using Nixery.Core.Queue.Azure;
+using Nixery.Core.Azure;
 using Nixery.Core.Sources;
 
 namespace Nixery.Core.Tests.Queue;

@@ -2,6 +2,7 @@
 // hash of its bytes and follows a replaced file after the cache time. A channel name with a
 // commit tag pins that nixpkgs commit without a lookup.
 using System.Security.Cryptography;
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Errors;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -13,7 +14,7 @@ public sealed class ChannelSourceTests : IDisposable
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     private readonly TempDir _folder = new();
 

@@ -1,5 +1,6 @@
 // The git source against a real repository: which commit each kind of tag stands for, how
 // long a moving target stays resolved, and what a client is told when a tag names nothing.
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Errors;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -13,7 +14,7 @@ public sealed class GitSourceTests : IAsyncLifetime
 
     private static readonly HttpClient Http = new();
 
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     private PackageSetRepo _repo = null!;
 

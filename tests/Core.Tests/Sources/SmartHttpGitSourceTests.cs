@@ -5,6 +5,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Errors;
 using Nixery.Core.Sources;
 using Nixery.TestSupport;
@@ -113,7 +114,7 @@ public sealed class SmartHttpGitSourceTests : IAsyncLifetime
     }
 
     private GitSource Source() => new(
-        new SourceDefinition("remote", SourceKinds.Git, _base + "repo.git"), new RevisionCache(new ManualTime(), TimeSpan.FromSeconds(60)), _http);
+        new SourceDefinition("remote", SourceKinds.Git, _base + "repo.git"), new RevisionCache(new FakeTimeProvider(), TimeSpan.FromSeconds(60)), _http);
 
     [Fact]
     public async Task LatestABranchAndAnAnnotatedTagResolveOverHttp()

@@ -1,5 +1,6 @@
 // Which source an image name and tag select: the first component, then the tag, then the
 // default, which reads the tag itself.
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Sources;
 using Nixery.TestSupport;
 
@@ -20,7 +21,7 @@ public sealed class SourceCatalogTests : IDisposable
                 new SourceDefinition("stable", SourceKinds.Channel, "nixos-24.05"),
                 new SourceDefinition("local", SourceKinds.Path, _folder.Combine("set")),
             ],
-            new ManualTime(),
+            new FakeTimeProvider(),
             TimeSpan.FromSeconds(60),
             new HttpClient());
     }
@@ -45,7 +46,7 @@ public sealed class SourceCatalogTests : IDisposable
                 new SourceDefinition("stable", SourceKinds.Channel, "nixos-24.05"),
                 new SourceDefinition("local", SourceKinds.Path, _folder.Combine("set")),
             ],
-            new ManualTime(),
+            new FakeTimeProvider(),
             TimeSpan.FromSeconds(60),
             new HttpClient());
 

@@ -13,27 +13,35 @@ public sealed class SourceSettingsTests : IDisposable
 
     private readonly string _set;
 
-    private readonly string _nix;
-
     public SourceSettingsTests()
     {
         _set = _folder.Combine("set");
         PackageSetRepo.WriteSet(_set, "one");
-        _nix = _folder.Combine("nix");
-        Directory.CreateDirectory(_nix);
-        File.WriteAllText(Path.Combine(_nix, "prepare-image.nix"), "{}");
     }
 
     public void Dispose() => _folder.Dispose();
 
-    private RegistryOptions Bind(Dictionary<string, string?> settings)
+    private static SourceOptions Bind(Dictionary<string, string?> settings)
     {
-        settings["NIXERY_NIX_PATH"] = _nix;
-        return RegistryOptions.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        var config = Config(settings);
+        Assert.Empty(Settings.Check(config, [typeof(SourceOptions)]));
+        return Settings.Bind<SourceOptions>(config);
     }
 
-    private IReadOnlyList<string> Errors(Dictionary<string, string?> settings) =>
-        Assert.Throws<OptionsException>(() => Bind(settings)).Errors;
+    private static IReadOnlyList<string> Errors(Dictionary<string, string?> settings)
+    {
+        var errors = Settings.Check(Config(settings), [typeof(SourceOptions)]);
+        Assert.NotEmpty(errors);
+        return errors;
+    }
+
+    private static IConfiguration Config(Dictionary<string, string?> settings)
+    {
+        var config = new ConfigurationManager();
+        config.AddInMemoryCollection(settings);
+        config.Normalise();
+        return config;
+    }
 
     [Fact]
     public void EachSingleSettingMakesTheDefaultSource()
@@ -125,11 +133,11 @@ public sealed class SourceSettingsTests : IDisposable
     }
 
     [Fact]
-    public void RevisionCacheAndSourceCacheHaveDefaultsAndBounds()
+    public void RevisionCacheHasADefaultAndBounds()
     {
         var options = Bind(new() { ["NIXERY_PKGS_PATH"] = _set });
 
-        Assert.Equal((TimeSpan.FromSeconds(60), ".state/sources"), (options.RevisionCacheFor, options.SourceCachePath));
+        Assert.Equal(TimeSpan.FromSeconds(60), options.RevisionCacheFor);
         Assert.Equal(
             ["NIXERY_REVISION_CACHE is '-1'; it must be a whole number of seconds from 0 to 86400."],
             Errors(new() { ["NIXERY_PKGS_PATH"] = _set, ["NIXERY_REVISION_CACHE"] = "-1" }));

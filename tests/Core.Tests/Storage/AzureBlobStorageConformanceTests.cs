@@ -3,7 +3,7 @@
 // is in AzureBlobStorageTests.
 using Azure.Storage.Blobs;
 using Nixery.Core.Storage;
-using Nixery.Core.Storage.Azure;
+using Nixery.Core.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 

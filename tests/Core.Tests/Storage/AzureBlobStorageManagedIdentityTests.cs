@@ -9,8 +9,9 @@ using System.Web;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Storage;
-using Nixery.Core.Storage.Azure;
+using Nixery.Core.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 
@@ -25,7 +26,7 @@ public sealed class AzureBlobStorageManagedIdentityTests(AzureBlobOAuthFixture a
 
     // The real time to the second, moved only by the test: SAS times compare exactly and the
     // URLs still hold for Azurite's clock.
-    private readonly ManualTime _time = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
     private readonly CountingPolicy _requests = new();
     private BlobContainerClient? _container;
     private AzureBlobStorage? _backend;
@@ -65,9 +66,9 @@ public sealed class AzureBlobStorageManagedIdentityTests(AzureBlobOAuthFixture a
         Assert.Equal(LayerType, query["rsct"]);
         Assert.Equal(UnsignedEntraToken.ObjectId, query["skoid"]);
         Assert.Equal(UnsignedEntraToken.TenantId, query["sktid"]);
-        Assert.Equal(_time.Now + SasExpiry, DateTimeOffset.Parse(query["se"]!, CultureInfo.InvariantCulture));
-        Assert.Equal(_time.Now - TimeSpan.FromMinutes(5), DateTimeOffset.Parse(query["st"]!, CultureInfo.InvariantCulture));
-        Assert.Equal(_time.Now + TimeSpan.FromDays(2), DateTimeOffset.Parse(query["ske"]!, CultureInfo.InvariantCulture));
+        Assert.Equal(_time.GetUtcNow() + SasExpiry, DateTimeOffset.Parse(query["se"]!, CultureInfo.InvariantCulture));
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromMinutes(5), DateTimeOffset.Parse(query["st"]!, CultureInfo.InvariantCulture));
+        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromDays(2), DateTimeOffset.Parse(query["ske"]!, CultureInfo.InvariantCulture));
     }
 
     [Fact]
@@ -122,15 +123,6 @@ public sealed class AzureBlobStorageManagedIdentityTests(AzureBlobOAuthFixture a
         Assert.Equal(LayerType, (await Backend.StatAsync("blobs/sha256/copied", Ct))!.ContentType);
     }
 
-    /// <summary>Starts at a fixed time and moves only when told.</summary>
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; private set; } = start;
-
-        public void Advance(TimeSpan by) => Now += by;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     /// <summary>Counts Get User Delegation Key requests (POST ?restype=service&amp;comp=userdelegationkey).</summary>
     private sealed class CountingPolicy : HttpPipelineSynchronousPolicy

@@ -11,8 +11,9 @@ using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Azure.Storage.Sas;
 using BlobProperties = Nixery.Core.Storage.BlobProperties;
+using Microsoft.Extensions.Time.Testing;
 using Nixery.Core.Storage;
-using Nixery.Core.Storage.Azure;
+using Nixery.Core.Azure;
 
 namespace Nixery.Core.Tests.Storage;
 
@@ -24,7 +25,7 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
 
     // A fixed "now" (the real one, to the second) so that the SAS times can be compared exactly
     // while the URL is still valid for Azurite's real clock.
-    private readonly FixedTime _time = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
     private readonly BlobContainerClient _container = azurite.NewContainer();
     private AzureBlobStorage? _backend;
 
@@ -49,8 +50,8 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
         Assert.Equal("r", query["sp"]);
         Assert.Equal("b", query["sr"]);
         Assert.Equal(ManifestType, query["rsct"]);
-        Assert.Equal(_time.Now + SasExpiry, DateTimeOffset.Parse(query["se"]!, CultureInfo.InvariantCulture));
-        Assert.Equal(_time.Now - TimeSpan.FromMinutes(5), DateTimeOffset.Parse(query["st"]!, CultureInfo.InvariantCulture));
+        Assert.Equal(_time.GetUtcNow() + SasExpiry, DateTimeOffset.Parse(query["se"]!, CultureInfo.InvariantCulture));
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromMinutes(5), DateTimeOffset.Parse(query["st"]!, CultureInfo.InvariantCulture));
         Assert.False(string.IsNullOrEmpty(query["sig"]));
     }
 
@@ -106,7 +107,7 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
     public async Task RedirectUrlThroughASasConnectionStringIsNullStreamItYourself()
     {
         var account = new BlobServiceClient(azurite.ConnectionString);
-        var sas = account.GenerateAccountSasUri(AccountSasPermissions.All, _time.Now.AddHours(1), AccountSasResourceTypes.All);
+        var sas = account.GenerateAccountSasUri(AccountSasPermissions.All, _time.GetUtcNow().AddHours(1), AccountSasResourceTypes.All);
         var backend = await AzureBlobStorage.CreateAsync(new BlobServiceClient(sas).GetBlobContainerClient(_container.Name), SasExpiry, Ct, _time);
         await backend.WriteAsync("blobs/sha256/s", new MemoryStream("x"u8.ToArray()), null, Ct);
 
@@ -278,12 +279,5 @@ public sealed class AzureBlobStorageTests(AzureBlobFixture azurite) : IClassFixt
         }
 
         return list;
-    }
-
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now => now;
-
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

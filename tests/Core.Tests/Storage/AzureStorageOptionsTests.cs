@@ -1,7 +1,8 @@
 // The Azure Blob settings: defaults, one sentence per wrong setting that names it, and the
 // container client each way in produces. No Azurite needed: nothing here talks to a service.
 using Microsoft.Extensions.Configuration;
-using Nixery.Core.Storage.Azure;
+using Nixery.Core.Azure;
+using Nixery.Core.Options;
 
 namespace Nixery.Core.Tests.Storage;
 
@@ -11,11 +12,16 @@ public sealed class AzureStorageOptionsTests
 
     private const string ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";
 
-    private static (AzureStorageOptions Options, List<string> Errors) Bind(Dictionary<string, string?> settings)
+    /// <summary>The options as start-up checks and binds them: the errors, and the options bound
+    /// from the settings that parsed (a wrong one keeps its default).</summary>
+    private static (AzureStorageOptions Options, IReadOnlyList<string> Errors) Bind(Dictionary<string, string?> settings)
     {
-        var errors = new List<string>();
-        var options = AzureStorageOptions.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), errors);
-        return (options, errors);
+        var config = new ConfigurationManager();
+        config.AddInMemoryCollection(settings);
+        config.Normalise();
+        var errors = Settings.Check(config, [typeof(AzureStorageOptions)]);
+        var parsed = new ConfigurationBuilder().AddInMemoryCollection(settings.Where(s => !errors.Any(e => e.StartsWith(s.Key + " is '", StringComparison.Ordinal)))).Build();
+        return (Settings.Bind<AzureStorageOptions>(parsed), errors);
     }
 
     [Fact]
@@ -25,15 +31,8 @@ public sealed class AzureStorageOptionsTests
 
         Assert.Empty(errors);
         Assert.Equal(
-            new AzureStorageOptions
-            {
-                ConnectionString = ConnectionString,
-                BlobUrl = null,
-                ClientId = null,
-                Container = "nixery",
-                SasExpiry = TimeSpan.FromSeconds(600),
-            },
-            options);
+            (ConnectionString, (string?)null, (string?)null, "nixery", TimeSpan.FromSeconds(600)),
+            (options.ConnectionString, options.BlobUrl, options.ClientId, options.Container, options.SasExpiry));
     }
 
     [Fact]
@@ -49,15 +48,8 @@ public sealed class AzureStorageOptionsTests
 
         Assert.Empty(errors);
         Assert.Equal(
-            new AzureStorageOptions
-            {
-                ConnectionString = null,
-                BlobUrl = new Uri("https://acct.blob.core.windows.net"),
-                ClientId = "00000000-0000-0000-0000-000000000001",
-                Container = "registry-01",
-                SasExpiry = TimeSpan.FromSeconds(120),
-            },
-            options);
+            ((string?)null, new Uri("https://acct.blob.core.windows.net"), "00000000-0000-0000-0000-000000000001", "registry-01", TimeSpan.FromSeconds(120)),
+            (options.ConnectionString, options.BlobUri, options.ClientId, options.Container, options.SasExpiry));
     }
 
     [Fact]
@@ -181,7 +173,7 @@ public sealed class AzureStorageOptionsTests
     [Fact]
     public void BlobUrlGivesAnIdentityClientThatCannotSignWithAKey()
     {
-        var client = new AzureStorageOptions { BlobUrl = new Uri("https://acct.blob.core.windows.net/"), Container = "nixery" }.CreateContainerClient();
+        var client = new AzureStorageOptions { BlobUrl = "https://acct.blob.core.windows.net/", Container = "nixery" }.CreateContainerClient();
 
         Assert.Equal(new Uri("https://acct.blob.core.windows.net/nixery"), client.Uri);
         Assert.Equal("acct", client.AccountName);

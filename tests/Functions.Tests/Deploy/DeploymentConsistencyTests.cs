@@ -10,9 +10,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Primitives;
+using Nixery.Builder;
+using Nixery.Core.Azure;
 using Nixery.Core.Options;
-using Nixery.Core.Queue.Azure;
-using Nixery.Core.Storage.Azure;
+using Nixery.Functions.Hosting;
 using Nixery.TestSupport;
 
 namespace Nixery.Functions.Tests.Deploy;
@@ -80,11 +81,14 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     private JsonElement WorkerContainer =>
         InfraSnapshot.At(infra.Single(ContainerAppType, Worker), "properties.template.containers").EnumerateArray().Single();
 
-    /// <summary>Each app: where the infra sets its settings, its part, the functions the build generated.</summary>
-    private IEnumerable<(string Resource, IReadOnlyDictionary<string, string> Settings, RegistryPart Part, IReadOnlyList<FunctionMetadata> Functions)> Apps =>
+    /// <summary>Each app: where the infra sets its settings, the options classes it reads them
+    /// with (as its Program.cs checks them), the functions the build generated.</summary>
+    private IEnumerable<(string Resource, IReadOnlyDictionary<string, string> Settings, Func<IConfiguration, IReadOnlyList<Type>> Options, IReadOnlyList<FunctionMetadata> Functions)> Apps =>
     [
-        ($"the HTTP function app's app settings ({SiteType} '{FunctionApp}')", FunctionAppSettings, RegistryPart.HttpFunctions, HttpFunctions.Value),
-        ($"the worker's environment ({ContainerAppType} '{Worker}')", WorkerSettings, RegistryPart.BuildFunctions, WorkerFunctions.Value),
+        ($"the HTTP function app's app settings ({SiteType} '{FunctionApp}')", FunctionAppSettings,
+            config => [.. RegistryHosting.SettingTypes(config), typeof(AzureQueueOptions)], HttpFunctions.Value),
+        ($"the worker's environment ({ContainerAppType} '{Worker}')", WorkerSettings,
+            config => [.. StorageRegistration.StorageSettings(config), .. BuilderServiceCollectionExtensions.SettingTypes], WorkerFunctions.Value),
     ];
 
     [Fact]
@@ -103,10 +107,10 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     {
         var documented = ReadmeSettingNames();
         var problems = new List<string>();
-        foreach (var (resource, settings, part, functions) in Apps)
+        foreach (var (resource, settings, options, functions) in Apps)
         {
-            var config = new RecordingConfiguration(new ConfigurationBuilder().AddInMemoryCollection(StandIns(resource, settings)).Build());
-            RegistryOptions.TryFromConfiguration(config, part, out _, out _);
+            var config = new ConfigurationBuilder().AddInMemoryCollection(StandIns(resource, settings)).Build();
+            var read = options(config).SelectMany(type => Settings.SettingsOf(type).Select(s => s.Key)).ToHashSet(StringComparer.Ordinal);
             var connections = functions.SelectMany(f => f.Bindings).Select(b => b.Properties.GetValueOrDefault("connection")).OfType<string>()
                 .Append(HostStorageConnection).ToHashSet(StringComparer.Ordinal);
             var expressions = functions.SelectMany(f => f.Bindings).SelectMany(b => b.Properties.Values)
@@ -120,9 +124,9 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
                 {
                     problems.Add($"infra/*.bicep: {resource} set {name}; '{parts[1]}' is no property of an identity-based connection ({string.Join(", ", ConnectionProperties)}).");
                 }
-                else if (connection is null && !HostSettings.Contains(name) && !expressions.Contains(name) && !config.Read.Contains(name.Replace("__", ":", StringComparison.Ordinal)))
+                else if (connection is null && !HostSettings.Contains(name) && !expressions.Contains(name) && !read.Contains(name))
                 {
-                    problems.Add($"infra/*.bicep: {resource} set {name}, which neither the app ({part}: src/Core/Options) nor its Functions host reads.");
+                    problems.Add($"infra/*.bicep: {resource} set {name}, which neither the app (its options classes) nor its Functions host reads.");
                 }
                 else if (!documented.Contains(connection ?? name))
                 {
@@ -137,14 +141,14 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
     [Fact]
     public void TheAppsAcceptTheSettingsTheInfraGivesThem()
     {
-        foreach (var (resource, settings, part, _) in Apps)
+        foreach (var (resource, settings, options, _) in Apps)
         {
             var config = new ConfigurationBuilder().AddInMemoryCollection(StandIns(resource, settings)).Build();
 
-            var accepted = RegistryOptions.TryFromConfiguration(config, part, out var options, out var error);
+            var error = Settings.Problems(config, options(config));
 
-            Assert.True(accepted, $"infra/*.bicep: {resource} do not start the app ({part}): {error}");
-            Assert.Equal("azure", options!.StorageBackend);
+            Assert.True(error is null, $"infra/*.bicep: {resource} do not start the app: {error}");
+            Assert.True(StorageOptions.UsesAzure(config), $"infra/*.bicep: {resource} do not choose Azure storage");
         }
     }
 
@@ -162,12 +166,13 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
             "infra/modules/storage.bicep: queues",
             [$"{DataAccount}/default/{AzureQueueOptions.DefaultQueueName}", $"{DataAccount}/default/{AzureQueueOptions.DefaultQueueName}{AzureQueueOptions.PoisonSuffix}"],
             queues);
+        // The HTTP side resolves names against the package source; builds carry it in their job.
+        AssertSetting(Apps.First().Resource, Apps.First().Settings, "NIXERY_CHANNEL", InfraSnapshot.PackageSource);
         foreach (var (resource, settings, _, _) in Apps)
         {
             AssertSetting(resource, settings, "NIXERY_STORAGE_CONTAINER", AzureStorageOptions.DefaultContainer);
             AssertSetting(resource, settings, "NIXERY_QUEUE_NAME", AzureQueueOptions.DefaultQueueName);
             AssertSetting(resource, settings, "NIXERY_STORAGE_BACKEND", "azure");
-            AssertSetting(resource, settings, "NIXERY_CHANNEL", InfraSnapshot.PackageSource);
             Assert.True(
                 settings["AZURE_STORAGE_BLOB_URL"].Contains($"'https://{{0}}.blob.{{1}}', '{DataAccount}'", StringComparison.Ordinal),
                 $"infra/main.bicep: {resource} have AZURE_STORAGE_BLOB_URL = {settings["AZURE_STORAGE_BLOB_URL"]}, not the blob endpoint of {DataAccount}");
@@ -429,32 +434,4 @@ public sealed partial class DeploymentConsistencyTests(InfraSnapshot infra) : IC
 
     [GeneratedRegex(@"^\[extensionResourceId\('[^']*/([^'/]+)'")]
     private static partial Regex ScopeName();
-
-    /// <summary>Configuration that remembers every key looked up, so a test can tell which
-    /// settings the options read for one part.</summary>
-    private sealed class RecordingConfiguration(IConfiguration inner) : IConfiguration
-    {
-        public HashSet<string> Read { get; } = new(StringComparer.OrdinalIgnoreCase);
-
-        public string? this[string key]
-        {
-            get
-            {
-                Read.Add(key);
-                return inner[key];
-            }
-
-            set => inner[key] = value;
-        }
-
-        public IConfigurationSection GetSection(string key)
-        {
-            Read.Add(key);
-            return inner.GetSection(key);
-        }
-
-        public IEnumerable<IConfigurationSection> GetChildren() => inner.GetChildren();
-
-        public IChangeToken GetReloadToken() => inner.GetReloadToken();
-    }
 }

@@ -23,8 +23,10 @@ using global::Azure.Storage.Blobs;
 using global::Azure.Storage.Blobs.Models;
 using global::Azure.Storage.Blobs.Specialized;
 using global::Azure.Storage.Sas;
+using Nixery.Core.Storage;
+using BlobProperties = Nixery.Core.Storage.BlobProperties;
 
-namespace Nixery.Core.Storage.Azure;
+namespace Nixery.Core.Azure;
 
 public sealed class AzureBlobStorage : IStorageBackend
 {

@@ -6,26 +6,56 @@
 //   NIXERY_SOURCES=stable=channel:nixos-24.05,dev=git:https://github.com/NixOS/nixpkgs,local=path:/srv/set
 //
 // With no single setting the first named source is the default. Every mistake is one
-// sentence naming the setting, reported with all the others at start-up.
+// sentence naming the setting, reported with all the others at start-up (Settings.Check).
+// Read by every process that resolves names to sources (the HTTP side).
+using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Nixery.Core.Sources;
 
 namespace Nixery.Core.Options;
 
-internal static partial class SourceSettings
+public sealed partial class SourceOptions : ICheckedSettings
 {
+    /// <summary>The default source: a package set folder with a default.nix (Nixery's name).</summary>
+    [ConfigurationKeyName("NIXERY_PKGS_PATH")]
+    public string? PackageSetPath { get; set; }
+
+    /// <summary>The default source: a nixpkgs channel or tarball URL (Nixery's name).</summary>
+    [ConfigurationKeyName("NIXERY_CHANNEL")]
+    public string? Channel { get; set; }
+
+    /// <summary>The default source: a git repository (Nixery's name).</summary>
+    [ConfigurationKeyName("NIXERY_PKGS_REPO")]
+    public string? Repository { get; set; }
+
+    /// <summary>More sources: name=kind:location,…</summary>
+    [ConfigurationKeyName("NIXERY_SOURCES")]
+    public string? Named { get; set; }
+
+    /// <summary>Seconds a moving target (a branch, a channel, a folder's contents) stays resolved
+    /// to the same revision before it is looked up again.</summary>
+    [ConfigurationKeyName("NIXERY_REVISION_CACHE"), Range(0, 86400), Unit("seconds")]
+    public int RevisionCacheSeconds { get; set; } = 60;
+
+    public TimeSpan RevisionCacheFor => TimeSpan.FromSeconds(RevisionCacheSeconds);
+
+    /// <summary>The sources, the default first (the ones whose settings are right).</summary>
+    public IReadOnlyList<SourceDefinition> Sources => Read([]);
+
+    public void Check(ICollection<string> errors) => Read(errors);
+
     /// <summary>Image-name components with a meaning of their own; a source cannot take them.</summary>
     private static readonly string[] Reserved = ["shell", "arm64", "nonroot", "default"];
 
     /// <summary>The sources, the default first; empty if none was configured (an error is added).</summary>
-    public static IReadOnlyList<SourceDefinition> Read(IConfiguration config, List<string> errors)
+    private List<SourceDefinition> Read(ICollection<string> errors)
     {
         var singles = new[]
             {
-                (Setting: "NIXERY_PKGS_PATH", Kind: SourceKinds.Path, Value: Settings.NonEmpty(config["NIXERY_PKGS_PATH"])),
-                (Setting: "NIXERY_CHANNEL", Kind: SourceKinds.Channel, Value: Settings.NonEmpty(config["NIXERY_CHANNEL"])),
-                (Setting: "NIXERY_PKGS_REPO", Kind: SourceKinds.Git, Value: Settings.NonEmpty(config["NIXERY_PKGS_REPO"])),
+                (Setting: "NIXERY_PKGS_PATH", Kind: SourceKinds.Path, Value: PackageSetPath),
+                (Setting: "NIXERY_CHANNEL", Kind: SourceKinds.Channel, Value: Channel),
+                (Setting: "NIXERY_PKGS_REPO", Kind: SourceKinds.Git, Value: Repository),
             }
             .Where(s => s.Value is not null)
             .ToList();
@@ -43,7 +73,7 @@ internal static partial class SourceSettings
             }
         }
 
-        if (Settings.NonEmpty(config["NIXERY_SOURCES"]) is { } list)
+        if (Named is { } list)
         {
             foreach (var entry in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
@@ -61,7 +91,7 @@ internal static partial class SourceSettings
             }
         }
 
-        if (sources.Count == 0 && singles.Count == 0 && Settings.NonEmpty(config["NIXERY_SOURCES"]) is null)
+        if (sources.Count == 0 && singles.Count == 0 && Named is null)
         {
             errors.Add("No package source is set; set NIXERY_PKGS_PATH to a package set folder (a default.nix, e.g. .state/pkgset made by scripts/setup), NIXERY_CHANNEL to a nixpkgs channel or tarball URL, NIXERY_PKGS_REPO to a git repository, or NIXERY_SOURCES.");
         }
@@ -69,7 +99,7 @@ internal static partial class SourceSettings
         return sources;
     }
 
-    private static SourceDefinition? ParseNamed(string entry, List<string> errors)
+    private static SourceDefinition? ParseNamed(string entry, ICollection<string> errors)
     {
         var equals = entry.IndexOf('=', StringComparison.Ordinal);
         var colon = equals < 0 ? -1 : entry.IndexOf(':', equals);
@@ -97,7 +127,7 @@ internal static partial class SourceSettings
         return Check($"NIXERY_SOURCES ({name})", kind, location, errors) ? new SourceDefinition(name, kind, location) : null;
     }
 
-    private static bool Check(string setting, string kind, string location, List<string> errors)
+    private static bool Check(string setting, string kind, string location, ICollection<string> errors)
     {
         var error = kind switch
         {

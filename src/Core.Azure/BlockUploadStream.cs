@@ -15,8 +15,9 @@ using System.Globalization;
 using System.Text;
 using global::Azure.Storage.Blobs.Models;
 using global::Azure.Storage.Blobs.Specialized;
+using Nixery.Core.Storage;
 
-namespace Nixery.Core.Storage.Azure;
+namespace Nixery.Core.Azure;
 
 internal sealed class BlockUploadStream(BlockBlobClient blob, int blockSize) : Stream
 {

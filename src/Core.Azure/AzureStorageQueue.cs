@@ -5,8 +5,9 @@
 // build that throws, and moves a message to the poison queue after host.json's
 // maxDequeueCount; nothing here receives. Message format: BuildMessages.
 using Azure.Storage.Queues;
+using Nixery.Core.Queue;
 
-namespace Nixery.Core.Queue.Azure;
+namespace Nixery.Core.Azure;
 
 public sealed class AzureStorageQueue : IBuildQueue
 {
