@@ -7,7 +7,8 @@
 # and gets one of
 #
 #   { "error": "not_found", "pkgs": [ "nosuchpkg", "alsomissing" ] }      every missing name at once
-#   { "drvs": [ "/nix/store/…-bash.drv", … ], "outs": [ "/nix/store/…-bash", … ], "names": [ "bash", … ] }
+#   { "drvs": [ "/nix/store/…-bash.drv", … ], "outs": [ "/nix/store/…-bash", … ], "names": [ "bash", … ],
+#     "licenses": { "/nix/store/…-bash": [ { "spdxId": "GPL-3.0-or-later", "name": "GPL-3+" } ], … } }
 #
 # Why this split rather than Nixery's single `nix-build` of a runtime-graph derivation:
 # exportReferencesGraph needs a builder with coreutils (no nixpkgs here), and keeping Nix to
@@ -16,11 +17,18 @@
 # --read-write-mode is required: forcing drvPath writes the .drv files into the store
 # (Nix 2.8 evaluates read-only under --eval otherwise, and the drvs would not exist).
 #
-# Name resolution follows Nixery's deepFetch: `a.b.c` walks nested sets; when the
-# case-sensitive walk fails, the top-level component is retried through a map of
-# lower-cased attribute names (registry names are lower-case, package sets use
-# camelCase: bashInteractive). Nested sets are not retried: their keys often differ
-# only in case. A name that does not lead to a derivation counts as not found.
+# Name resolution: the whole name is tried as one attribute first, because attribute names
+# may hold dots (`python3.11`, `libbz2-1.0`); then, as Nixery's deepFetch does, `a.b.c` walks
+# nested sets. Each of the two is tried case-sensitively, then with its first attribute
+# looked up through a map of lower-cased attribute names (registry names are lower-case,
+# package sets use camelCase: bashInteractive). Nested sets are not retried: their keys often
+# differ only in case. A name that does not lead to a derivation counts as not found.
+#
+# Licences: the meta.license of the requested derivations and of every derivation reachable
+# from them through `deps` (the offline Debian set), `buildInputs` and `propagatedBuildInputs`
+# (nixpkgs), keyed by each of their output paths, for the image's SBOM. A licence is an SPDX
+# id where the set gives one (nixpkgs' lib.licenses.*.spdxId) and a name otherwise. A
+# derivation whose inputs or meta fail to evaluate adds nothing.
 { packages ? "[]"
 , srcPath
 , system ? "x86_64-linux"
@@ -49,17 +57,46 @@ let
   hasUpper = s: match ".*[A-Z].*" s != null;
   lowercased = listToAttrs (map (k: { name = toLower k; value = k; }) (filter hasUpper (attrNames pkgs)));
 
-  deepFetch = name:
+  isDrv = v: isAttrs v && (v.type or "") == "derivation";
+
+  # The path as given, then with its first attribute's case repaired.
+  walkEither = path:
     let
-      path = splitDots name;
       direct = walk pkgs path;
       first = builtins.head path;
       amended = [ (if hasAttr first lowercased then lowercased.${first} else first) ] ++ builtins.tail path;
-      result = if direct.found then direct else walk pkgs amended;
     in
-    if result.found && isAttrs result.value && (result.value.type or "") == "derivation"
+    if direct.found then direct else walk pkgs amended;
+
+  deepFetch = name:
+    let
+      whole = walkEither [ name ];
+      dotted = walkEither (splitDots name);
+      result = if whole.found && isDrv whole.value then whole else dotted;
+    in
+    if result.found && isDrv result.value
     then { inherit name; drv = result.value; }
     else { inherit name; error = "not_found"; };
+
+  inherit (builtins) tryEval deepSeq genericClosure concatMap;
+  safely = v: fallback: let r = tryEval (deepSeq v v); in if r.success then r.value else fallback;
+  inputsOf = drv: safely (filter isDrv ((drv.deps or [ ]) ++ (drv.buildInputs or [ ]) ++ (drv.propagatedBuildInputs or [ ]))) [ ];
+  licenseOf = drv:
+    let
+      l = drv.meta.license or [ ];
+      ls = if builtins.isList l then l else [ l ];
+      one = x: if isAttrs x then { spdxId = x.spdxId or null; name = x.shortName or x.fullName or x.spdxId or null; } else { spdxId = null; name = toString x; };
+    in
+    safely (map one ls) [ ];
+  outPathsOf = drv: safely (map (o: drv.${o}.outPath) (drv.outputs or [ "out" ])) [ ];
+  keyOf = drv: safely drv.outPath null;
+  walked = genericClosure {
+    startSet = filter (e: e.key != null) (map (r: { key = keyOf r.drv; drv = r.drv; }) contents);
+    operator = item: filter (e: e.key != null) (map (d: { key = keyOf d; drv = d; }) (inputsOf item.drv));
+  };
+  licenses = listToAttrs (concatMap
+    (item: let ls = licenseOf item.drv; in if ls == [ ] then [ ] else map (p: { name = builtins.unsafeDiscardStringContext p; value = ls; }) (outPathsOf item.drv))
+    walked);
 
   fetched = map deepFetch (fromJSON packages);
   errors = filter (r: r ? error) fetched;
@@ -72,4 +109,5 @@ if length errors > 0 then {
   names = map (r: r.name) contents;
   drvs = map (r: r.drv.drvPath) contents;
   outs = map (r: r.drv.outPath) contents;
+  inherit licenses;
 }

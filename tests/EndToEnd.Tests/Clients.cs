@@ -40,6 +40,22 @@ public static class Clients
         return rootfs;
     }
 
+    /// <summary>What the image's config says that a runtime uses, from an OCI layout.</summary>
+    public static ImageConfigSummary OciConfig(string ociDir)
+    {
+        var manifestDigest = OciManifestDigest(ociDir);
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(ociDir, "blobs", "sha256", manifestDigest["sha256:".Length..])));
+        var configDigest = manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!;
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(ociDir, "blobs", "sha256", configDigest["sha256:".Length..])));
+        var container = config.RootElement.GetProperty("config");
+        return new ImageConfigSummary(
+            container.TryGetProperty("User", out var user) ? user.GetString() : null,
+            [.. container.GetProperty("Env").EnumerateArray().Select(e => e.GetString()!)],
+            config.RootElement.GetProperty("created").GetString()!,
+            [.. config.RootElement.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("created_by").GetString()!)],
+            manifest.RootElement.GetProperty("layers").GetArrayLength());
+    }
+
     /// <summary>The layer digests of the image skopeo wrote into an OCI layout.</summary>
     public static IReadOnlyList<string> OciLayerDigests(string ociDir)
     {
@@ -61,3 +77,7 @@ public static class Clients
             .ToHashSet(StringComparer.Ordinal);
     }
 }
+
+/// <param name="History">Each history entry's created_by.</param>
+/// <param name="Layers">How many layers the manifest lists.</param>
+public sealed record ImageConfigSummary(string? User, IReadOnlyList<string> Env, string Created, IReadOnlyList<string> History, int Layers);

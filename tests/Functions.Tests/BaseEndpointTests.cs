@@ -36,12 +36,17 @@ public abstract class BaseEndpointTests(IRegistryUnderTest fixture)
         Assert.Equal(["registry/2.0"], response.Headers.GetValues("Docker-Distribution-API-Version"));
     }
 
-    [Fact]
-    public async Task UnknownPathUnderV2IsNotFoundWithTheErrorBody()
+    [Theory]
+    [InlineData("/v2/hello")]
+    [InlineData("/v2/hello/tags")]
+    [InlineData("/v2/hello/tags/list/more")]
+    [InlineData("/v2/tags/list")]
+    public async Task UnknownPathUnderV2IsNameUnknownWithTheErrorBody(string path)
     {
-        using var response = await fixture.Client.GetAsync("/v2/hello/tags/list");
+        using var response = await fixture.Client.GetAsync(path);
 
-        await ErrorAssert.HasErrorAsync(response, HttpStatusCode.NotFound, "NOT_FOUND");
+        var message = await ErrorAssert.HasErrorAsync(response, HttpStatusCode.NotFound, "NAME_UNKNOWN");
+        Assert.Contains("/v2/<name>/tags/list", message, StringComparison.Ordinal);
     }
 }
 

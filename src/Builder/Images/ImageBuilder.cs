@@ -8,8 +8,13 @@
 //   3. The layer cache (LayerCache) gives every layer, the symlink layer included: reused
 //      when its record names a blob that exists, else packed once across all workers under
 //      a lease, straight into staging/, moved to blobs/, and only then recorded. Layers are
-//      packed side by side, the largest first; the manifest lists them in their fixed order.
-//   4. The config and the manifests (Docker schema 2 and OCI) follow, as blobs.
+//      packed side by side, the largest first, on one PackingPool that also bounds the cores
+//      and memory their compression takes (Packing/PackingPool.cs); a layer's bytes do not
+//      depend on it, and the manifest lists the layers in their fixed order.
+//   4. The symlink layer carries the image's root (ImageRoot). The config and the manifests
+//      (Docker schema 2 and OCI) follow, as blobs; then the SBOM (Sbom), an artifact manifest
+//      for each image manifest with it as subject, their referrers indexes, and the image's
+//      name in the catalog.
 //   5. The image index entry is written last; then the status says done (BuildJobRunner,
 //      through the build ledger).
 // Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
@@ -151,6 +156,7 @@ public sealed class ImageBuilder(
 
     private async Task<ImageBuilt> RecordAsync(BuildJob job, ImageRecord record, IEnumerable<string> paths, CancellationToken ct)
     {
+        await store.PutCatalogEntryAsync(job.Image.Name, ct);
         await store.PutImageAsync(job.ImageKey, record, ct);
         logger.LogInformation("built image {Image} {JobId} as {Digest} with {Variants} manifests", job.Image.Name, job.JobId, record.Digest, record.StoredVariants().Count);
         await popularity.RecordImageAsync(paths.Distinct(StringComparer.Ordinal), ct);
@@ -174,13 +180,13 @@ public sealed class ImageBuilder(
         return prepared switch
         {
             PackagesNotFound notFound => new PlatformFailed(new ImageFailed($"packages not found: {string.Join(", ", notFound.Missing)}", notFound.Missing, null)),
-            Prepared ready => await AssembleAsync(job, arch, ready, ct),
+            Prepared ready => await AssembleAsync(job, arch, packages, ready, ct),
             _ => throw new UnreachableException($"Nix's preparation ended as {prepared.GetType().Name}"),
         };
     }
 
     /// <summary>Steps 2–4 for one system whose packages Nix has realised.</summary>
-    private async Task<PlatformBuilt> AssembleAsync(BuildJob job, Architecture arch, Prepared ready, CancellationToken ct)
+    private async Task<PlatformBuilt> AssembleAsync(BuildJob job, Architecture arch, IReadOnlyList<string> packages, Prepared ready, CancellationToken ct)
     {
         var image = job.Image;
         var selected = await popularity.GetAsync(ct);
@@ -197,24 +203,53 @@ public sealed class ImageBuilder(
                 (s, pool, token) => LayerPacker.PackStorePathsAsync(group.Contents, s, token, pool)));
         }
 
-        var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex("symlink-layer\n" + string.Join('\n', ready.LinkRoots)));
-        layerSources.Add(new LayerSource(symlinkKey, 0, (s, pool, token) => LayerPacker.PackSymlinkLayerAsync(ready.LinkRoots, s, token, pool)));
+        // The symlink layer with the image's root (ImageRoot); its links are checked, and the
+        // ones that would dangle in the image logged, not refused (a package's own broken link
+        // should not cost the user the image).
+        var root = ImageRoot.For(image.NonRoot);
+        var forest = SymlinkForest.Merge(ready.LinkRoots, root.Entries);
+        var dangling = forest.DanglingLinks(ready.Graph.Paths.Select(p => p.Path).ToHashSet(StringComparer.Ordinal));
+        if (dangling.Count > 0)
+        {
+            logger.LogWarning("image {Image} {JobId}: {Count} links of the symlink layer do not resolve in the image: {Links}", image.Name, job.JobId, dangling.Count, string.Join(", ", dangling.Take(20).Select(d => $"/{d.Link} -> {d.Target}")));
+        }
+
+        var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex($"symlink-layer\n{root.Key}\n" + string.Join('\n', ready.LinkRoots)));
+        layerSources.Add(new LayerSource(symlinkKey, 0, (s, pool, token) => LayerPacker.PackSymlinkLayerAsync(forest, s, token, pool)));
 
         using var progress = new BuildProgress(ledger, job.ImageKey, layerSources.Count, time, logger);
         await progress.StartAsync(ct);
         var layers = await layerCache.GetAsync(layerSources, image.Name, progress.LayerReadyAsync, ct);
 
         var hasShell = ready.TopLevel.Any(p => StorePaths.Name(p).StartsWith("bash", StringComparison.Ordinal));
-        var config = ImageConfigWriter.Config(arch, layers, hasShell);
+        List<HistoryEntry> history = [.. ordered.Select(g => ImageConfigWriter.StorePathsHistory(g.Contents)), ImageConfigWriter.SymlinkHistory(root, ready.TopLevel)];
+        var config = ImageConfigWriter.Config(arch, layers, hasShell, root, history);
         var configDigest = await store.PutBlobAsync(config, MediaTypes.DockerConfig, ct);
         var manifest = ImageConfigWriter.Manifest(configDigest, config.Length, layers);
         var manifestDigest = await store.PutBlobAsync(manifest, MediaTypes.DockerManifest, ct);
-        var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers);
+        var ociManifest = ImageConfigWriter.OciManifest(configDigest, config.Length, layers, ImageConfigWriter.Annotations(job.Source, packages, arch.NixSystem));
         var ociManifestDigest = await store.PutBlobAsync(ociManifest, MediaTypes.OciManifest, ct);
+        var docker = new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length);
+        var oci = new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length);
+        await AttachSbomAsync(Sbom.Write(image.Name, arch.NixSystem, ready.Graph, ready.TopLevel, ready.Licenses), [docker, oci], ct);
         logger.LogInformation("assembled {System} image {Image} {JobId} with {Layers} layers", arch.NixSystem, image.Name, job.JobId, layers.Count);
-        return new PlatformBuilt(
-            new ManifestVariant(MediaTypes.DockerManifest, manifestDigest.ToString(), manifest.Length),
-            new ManifestVariant(MediaTypes.OciManifest, ociManifestDigest.ToString(), ociManifest.Length),
-            [.. ready.Graph.Paths.Select(p => p.Path)]);
+        return new PlatformBuilt(docker, oci, [.. ready.Graph.Paths.Select(p => p.Path)]);
+    }
+
+    /// <summary>Stores the SBOM and, for each manifest, an artifact manifest whose subject it is
+    /// and the referrers index that lists that artifact (before the image entry is written).</summary>
+    private async Task AttachSbomAsync(byte[] sbom, IReadOnlyList<ManifestVariant> subjects, CancellationToken ct)
+    {
+        var sbomDigest = await store.PutBlobAsync(sbom, MediaTypes.CycloneDxJson, ct);
+        await store.PutBlobAsync(ImageConfigWriter.EmptyJson, MediaTypes.OciEmpty, ct);
+        var layer = new Descriptor(MediaTypes.CycloneDxJson, sbom.Length, sbomDigest.ToString());
+        foreach (var subject in subjects)
+        {
+            var artifact = ImageConfigWriter.SbomArtifact(layer, new Descriptor(subject.MediaType, subject.Size, subject.Digest));
+            var artifactDigest = await store.PutBlobAsync(artifact, MediaTypes.OciManifest, ct);
+            var index = ReferrersIndex.Of([new ReferrerDescriptor(MediaTypes.OciManifest, artifact.Length, artifactDigest.ToString(), MediaTypes.CycloneDxJson)]);
+            var subjectDigest = Digest.TryParse(subject.Digest, out var d) ? d.Value : throw new InvalidDataException($"manifest digest {subject.Digest} does not parse");
+            await store.PutReferrersAsync(subjectDigest, index, ct);
+        }
     }
 }

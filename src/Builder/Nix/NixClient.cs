@@ -3,7 +3,7 @@
 //   1. evaluate   nix-instantiate --eval --strict --json --read-write-mode nix/prepare-image.nix
 //                   --argstr packages '["bash","git"]' --argstr srcPath <set> --argstr system <system>
 //                 → {"error":"not_found","pkgs":[…]}            → PackagesNotFound (no build)
-//                 → {"drvs":[…],"outs":[…],"names":[…]}          (drvs written to the store)
+//                 → {"drvs":[…],"outs":[…],"names":[…],"licenses":{…}}   (drvs written to the store)
 //   2. realise    nix-store --realise <drvs>                       build log streamed to the logger
 //   3. graph      nix path-info --json --recursive --closure-size <outs>
 //                 → RuntimeGraph, with LinkRoots from the set's nixery.json (linkClosure)
@@ -122,7 +122,11 @@ public sealed partial class NixClient : INixClient
         var linkRoots = PackageSetInfo.Load(request.PackageSetPath).LinkClosure
             ? [.. topLevel, .. graph.Paths.Select(p => p.Path).Where(p => !topLevel.Contains(p, StringComparer.Ordinal))]
             : topLevel;
-        return new Prepared(graph, topLevel, linkRoots);
+        var licenses = (output.Licenses ?? []).ToDictionary(
+            l => l.Key,
+            l => (IReadOnlyList<PackageLicense>)[.. l.Value.Where(x => x.SpdxId is not null || x.Name is not null).Select(x => new PackageLicense(x.SpdxId, x.Name))],
+            StringComparer.Ordinal);
+        return new Prepared(graph, topLevel, linkRoots, licenses);
     }
 
     private async Task<RuntimeGraph> ReadGraphAsync(IReadOnlyList<string> outs, NixLogTail tail, CancellationToken token)
@@ -176,7 +180,8 @@ public sealed partial class NixClient : INixClient
                 e.Path,
                 (e.Info.References ?? []).Order(StringComparer.Ordinal).ToList(),
                 e.Info.NarSize,
-                e.Info.ClosureSize))
+                e.Info.ClosureSize,
+                e.Info.NarHash))
             .ToList();
     }
 

@@ -1,7 +1,8 @@
 // Shapes of the JSON Nix prints (checked against Nix 2.8) and of a package set's nixery.json.
 //
 //   prepare-image.nix via nix-instantiate --eval --strict --json:
-//     {"error":"not_found","pkgs":["nosuchpkg"]}  or  {"drvs":[…],"names":[…],"outs":[…]}
+//     {"error":"not_found","pkgs":["nosuchpkg"]}  or
+//     {"drvs":[…],"names":[…],"outs":[…],"licenses":{"/nix/store/…":[{"name":"GPL-3+","spdxId":"GPL-3.0-or-later"}]}}
 //   nix path-info --json --recursive --closure-size (Nix 2.8: an array; Nix ≥ 2.19: an object
 //   keyed by path, whose values lack "path"):
 //     [{"path":"/nix/store/…-bash-5.2.15","narHash":"sha256-…","narSize":7227696,
@@ -16,10 +17,16 @@ internal sealed record PrepareOutput(
     [property: JsonPropertyName("pkgs")] List<string>? Pkgs,
     [property: JsonPropertyName("drvs")] List<string>? Drvs,
     [property: JsonPropertyName("outs")] List<string>? Outs,
-    [property: JsonPropertyName("names")] List<string>? Names);
+    [property: JsonPropertyName("names")] List<string>? Names,
+    [property: JsonPropertyName("licenses")] Dictionary<string, List<LicenseJson>>? Licenses);
+
+internal sealed record LicenseJson(
+    [property: JsonPropertyName("spdxId")] string? SpdxId,
+    [property: JsonPropertyName("name")] string? Name);
 
 internal sealed record PathInfoJson(
     [property: JsonPropertyName("path")] string? Path,
+    [property: JsonPropertyName("narHash")] string? NarHash,
     [property: JsonPropertyName("references")] List<string>? References,
     [property: JsonPropertyName("narSize")] long NarSize,
     [property: JsonPropertyName("closureSize")] long ClosureSize,

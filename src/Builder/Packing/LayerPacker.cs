@@ -10,8 +10,9 @@
 // - names relative to "/" ("nix/store/…-bash/bin/bash"), directories ending in "/", and
 //   their parents ("nix/", "nix/store/") written once per layer, before their contents;
 // - mtime 1 (1970-01-01 00:00:01, what the Nix store sets), no atime or ctime, uid and gid
-//   0 with empty user and group names, the permission bits of the file (the store keeps
-//   only 0444/0555), symlinks as symlinks;
+//   0 with empty user and group names (the symlink layer's home folder of a non-root image
+//   excepted: ImageRoot), the permission bits of the file (the store keeps only 0444/0555),
+//   symlinks as symlinks;
 // - hard links written as ordinary files (each name carries its own copy), and FIFOs,
 //   sockets and device files left out — the store cannot hold them anyway.
 // The gzip side is in LayerStream.cs (chunks, hashing, framing), DeflateChunks.cs (joining
@@ -85,34 +86,29 @@ public static class LayerPacker
     }
 
     /// <summary>
-    /// Writes the symlink layer: the union of the trees under <paramref name="linkRoots"/>
-    /// mapped onto "/", each file or symlink becoming a symlink to its store location
-    /// ("bin/bash" → "/nix/store/…-bash/bin/bash") and each directory a real directory (0755).
-    /// Where roots disagree the earlier root wins, whatever the kinds involved. A root's
-    /// top-level "nix-support" folder is build metadata (Nix's convention, as in buildEnv),
-    /// not image content, and is left out.
+    /// Writes the symlink layer of <paramref name="linkRoots"/> (see <see cref="SymlinkForest"/>).
     /// </summary>
-    public static async Task<PackedLayer> PackSymlinkLayerAsync(IReadOnlyList<string> linkRoots, Stream output, CancellationToken ct, PackingPool? pool = null)
+    public static Task<PackedLayer> PackSymlinkLayerAsync(IReadOnlyList<string> linkRoots, Stream output, CancellationToken ct, PackingPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(linkRoots);
-        ArgumentNullException.ThrowIfNull(output);
+        return PackSymlinkLayerAsync(SymlinkForest.Merge(linkRoots), output, ct, pool);
+    }
 
-        var top = new LinkNode(null);
-        foreach (var root in linkRoots)
-        {
-            var directory = new DirectoryInfo(Normalise(root));
-            if (directory.Exists && directory.LinkTarget is null)
-            {
-                MergeInto(top, directory, skip: NixSupport);
-            }
-        }
+    /// <summary>
+    /// Writes the symlink layer: the forest's folders (0755 unless a root entry says otherwise),
+    /// its links and its root entries' files, depth-first in name order.
+    /// </summary>
+    public static async Task<PackedLayer> PackSymlinkLayerAsync(SymlinkForest forest, Stream output, CancellationToken ct, PackingPool? pool = null)
+    {
+        ArgumentNullException.ThrowIfNull(forest);
+        ArgumentNullException.ThrowIfNull(output);
 
         var layer = new LayerStream(output, pool ?? PackingPool.Default, ct);
         await using var _ = layer.ConfigureAwait(false);
         var tar = new TarWriter(layer, Format, leaveOpen: true);
         await using (tar.ConfigureAwait(false))
         {
-            await WriteLinksAsync(tar, top, string.Empty, ct).ConfigureAwait(false);
+            await forest.WriteAsync(tar, (type, name, mode, owner) => Entry(type, name, mode, owner), ct).ConfigureAwait(false);
         }
 
         return await layer.FinishAsync().ConfigureAwait(false);
@@ -163,73 +159,13 @@ public static class LayerPacker
         }
     }
 
-    private static GnuTarEntry Entry(TarEntryType type, string name, UnixFileMode mode) => new(type, name)
+    private static GnuTarEntry Entry(TarEntryType type, string name, UnixFileMode mode, int owner = 0) => new(type, name)
     {
         ModificationTime = EntryTime,
         Mode = mode,
-        Uid = 0,
-        Gid = 0,
+        Uid = owner,
+        Gid = owner,
         UserName = string.Empty,
         GroupName = string.Empty,
     };
-
-    // A directory of the merged tree (Target null) or a symlink to Target.
-    private sealed class LinkNode(string? target)
-    {
-        public string? Target { get; } = target;
-
-        public SortedDictionary<string, LinkNode> Children { get; } = new(StringComparer.Ordinal);
-    }
-
-    private const string NixSupport = "nix-support";
-
-    private static void MergeInto(LinkNode node, DirectoryInfo directory, string? skip = null)
-    {
-        foreach (var child in SortedChildren(directory).Where(c => c.Name != skip))
-        {
-            var kind = FileKinds.Of(child);
-            if (node.Children.TryGetValue(child.Name, out var existing))
-            {
-                // Taken by an earlier root. Two directories merge; any other pairing: first wins.
-                if (existing.Target is null && kind == FileKind.Directory)
-                {
-                    MergeInto(existing, (DirectoryInfo)child);
-                }
-
-                continue;
-            }
-
-            switch (kind)
-            {
-                case FileKind.Directory:
-                    var merged = new LinkNode(null);
-                    node.Children.Add(child.Name, merged);
-                    MergeInto(merged, (DirectoryInfo)child);
-                    break;
-                case FileKind.Regular or FileKind.SymbolicLink:
-                    node.Children.Add(child.Name, new LinkNode(child.FullName));
-                    break;
-                default:
-                    break;
-            }
-        }
-    }
-
-    private static async Task WriteLinksAsync(TarWriter tar, LinkNode directory, string prefix, CancellationToken ct)
-    {
-        foreach (var (name, node) in directory.Children)
-        {
-            if (node.Target is null)
-            {
-                await tar.WriteEntryAsync(Entry(TarEntryType.Directory, prefix + name + "/", DirectoryMode), ct).ConfigureAwait(false);
-                await WriteLinksAsync(tar, node, prefix + name + "/", ct).ConfigureAwait(false);
-            }
-            else
-            {
-                var link = Entry(TarEntryType.SymbolicLink, prefix + name, LinkMode);
-                link.LinkName = node.Target;
-                await tar.WriteEntryAsync(link, ct).ConfigureAwait(false);
-            }
-        }
-    }
 }

@@ -14,8 +14,8 @@
 //   the build threw (storage down)  status building + the reason    the exception propagates: the
 //                                  queue delivers the job again (at-least-once)
 //   threw on the last delivery     status failed ("attempted n times …")  propagates; the queue gives up
-using Microsoft.Extensions.Logging;
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Nixery.Builder.Images;
 using Nixery.Core.Builds;
 using Nixery.Core.Queue;

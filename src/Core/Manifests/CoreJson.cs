@@ -21,4 +21,5 @@ namespace Nixery.Core.Manifests;
 [JsonSerializable(typeof(BuildJob))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ImageRequest))]
+[JsonSerializable(typeof(ReferrersIndex))]
 public sealed partial class CoreJson : JsonSerializerContext;

@@ -15,5 +15,12 @@ public static class MediaTypes
     public const string OciConfig = "application/vnd.oci.image.config.v1+json";
     public const string OciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 
+    /// <summary>The config of an artifact that needs none: the two bytes "{}" (image-spec 1.1
+    /// manifest.md, "Guidance for an Empty Descriptor").</summary>
+    public const string OciEmpty = "application/vnd.oci.empty.v1+json";
+
+    /// <summary>A CycloneDX JSON document (IANA registration; also the SBOM artifact's artifactType).</summary>
+    public const string CycloneDxJson = "application/vnd.cyclonedx+json";
+
     public const string OctetStream = "application/octet-stream";
 }

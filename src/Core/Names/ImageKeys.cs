@@ -13,8 +13,10 @@ public static class ImageKeys
     /// <summary>Bump when the builder's output changes for the same inputs (layout, config, packing,
     /// the image record's shape). 2: the record lists a Docker and an OCI manifest (Variants).
     /// 3: packages are hashed as named (meta-packages unexpanded), beside the resolved revision.
-    /// 4: layers are deflated by libdeflate in 1 MiB chunks (LayerFormat).</summary>
-    public const int FormatVersion = 4;
+    /// 4: layers are deflated by libdeflate in 1 MiB chunks (LayerFormat).
+    /// 5: a root in the symlink layer (/tmp, /etc/passwd …: ImageRoot), HOME and User, config
+    /// created and history, OCI annotations, an SBOM attached through the referrers API.</summary>
+    public const int FormatVersion = 5;
 
     /// <summary>How layer bytes are made: the tar format, the deflate library with its pinned
     /// version, level and chunking (src/Builder/Packing/LibDeflate.cs says why). Any change to

@@ -1,8 +1,9 @@
 // What a repository name asks for. The name *is* the package list: `shell/git/htop` means
 // the meta-package `shell` plus git and htop. Components are sorted and de-duplicated so
 // that `git/htop` and `htop/git` are one image. Meta-packages:
-//   shell  the package set's shell packages (bash, coreutils and friends)
-//   arm64  build for aarch64-linux instead of x86_64-linux
+//   shell    the package set's shell packages (bash, coreutils and friends)
+//   arm64    build for aarch64-linux instead of x86_64-linux
+//   nonroot  run as the user nonroot (65532:65532, home /home/nonroot) instead of root
 // The image key hashes the request as named, with the source's revision: `shell` and the
 // always-included packages (certificates, /etc/services) are expanded by the worker from the
 // package set at that revision, so the HTTP side needs no copy of any package set.
@@ -27,12 +28,17 @@ public sealed record Architecture(
 public sealed record MetaPackages(IReadOnlyList<string> Shell, IReadOnlyList<string> AlwaysInclude)
 {
     /// <summary>The packages to build: <c>shell</c> replaced by the shell packages, the
-    /// always-included ones added; sorted and de-duplicated.</summary>
+    /// always-included ones added, <c>nonroot</c> (no package) left out; sorted and de-duplicated.</summary>
     public IReadOnlyList<string> Expand(IReadOnlyList<string> requested)
     {
         var packages = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var package in requested)
         {
+            if (package == ImageRequest.NonRootMeta)
+            {
+                continue;
+            }
+
             if (package == ImageRequest.ShellMeta)
             {
                 packages.UnionWith(Shell);
@@ -59,6 +65,14 @@ public sealed record ImageRequest(
     public const string ShellMeta = "shell";
 
     public const string Arm64Meta = "arm64";
+
+    /// <summary>Kept in <see cref="Packages"/> (so it is part of the image key) and read by the
+    /// worker, which makes the image's user nonroot; it names no package.</summary>
+    public const string NonRootMeta = "nonroot";
+
+    /// <summary>The name asks for the non-root user.</summary>
+    [JsonIgnore]
+    public bool NonRoot => Packages.Contains(NonRootMeta);
 
     /// <summary>The name chose the architecture (arm64/…); otherwise a set that builds several
     /// systems gives an image index over them.</summary>

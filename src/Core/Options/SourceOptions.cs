@@ -46,7 +46,7 @@ public sealed partial class SourceOptions : ICheckedSettings
     public void Check(ICollection<string> errors) => Read(errors);
 
     /// <summary>Image-name components with a meaning of their own; a source cannot take them.</summary>
-    private static readonly string[] Reserved = ["shell", "arm64", "default"];
+    private static readonly string[] Reserved = ["shell", "arm64", "nonroot", "default"];
 
     /// <summary>The sources, the default first; empty if none was configured (an error is added).</summary>
     private List<SourceDefinition> Read(ICollection<string> errors)

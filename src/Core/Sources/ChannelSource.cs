@@ -46,6 +46,11 @@ public sealed class ChannelSource(SourceDefinition definition, RevisionCache cac
         }
     }
 
+    /// <summary>Only <c>latest</c>: a channel moves on one line (a commit can be asked for, but
+    /// no list of them is worth giving).</summary>
+    public Task<IReadOnlyList<string>> ListTagsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([SourceCatalog.LatestTag]);
+
     /// <summary>"sha256-&lt;hex&gt;" of the bytes at a file:// or http(s):// URL.</summary>
     public async Task<string> HashTarballAsync(string url)
     {

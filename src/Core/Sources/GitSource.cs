@@ -12,6 +12,7 @@
 // moving targets are remembered for NIXERY_REVISION_CACHE (RevisionCache).
 using System.Text.RegularExpressions;
 using Nixery.Core.Errors;
+using Nixery.Core.Names;
 
 namespace Nixery.Core.Sources;
 
@@ -48,10 +49,53 @@ public sealed partial class GitSource(SourceDefinition definition, RevisionCache
 
     private PackageSource Resolved(string commit) => new(SourceKinds.Git, Definition.Location, commit);
 
+    /// <summary><c>latest</c>, the branches and the tags that are valid registry tags (a branch
+    /// "feature/x" is not: a tag has no slash), the first <see cref="SourceCatalog.MaxListedTags"/>
+    /// in ordinal order; read as a revision is, at most once per NIXERY_REVISION_CACHE.</summary>
+    public async Task<IReadOnlyList<string>> ListTagsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var listed = await cache.GetAsync($"{Definition.Location}\nrefs", ListRefNamesAsync, cancellationToken);
+            return [SourceCatalog.LatestTag, .. listed.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+        }
+        catch (SourceUnavailableException e)
+        {
+            throw new RegistryException(ErrorCode.Unavailable, $"package source '{Definition.Name}' ({Definition.Location}) could not be read: {e.Message}");
+        }
+    }
+
+    private async Task<string> ListRefNamesAsync()
+    {
+        IEnumerable<string> refs;
+        if (IsHttp)
+        {
+            refs = (await SmartHttpRefs.ReadAsync(http, Definition.Location, LookupTimeout)).Keys;
+        }
+        else
+        {
+            var output = await GitCli.RunAsync(["ls-remote", "--heads", "--tags", "--", Definition.Location], null, LookupTimeout, CancellationToken.None);
+            refs = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t', 2)).Where(parts => parts.Length == 2).Select(parts => parts[1].Trim());
+        }
+
+        var names = refs
+            .Select(r => r.StartsWith("refs/heads/", StringComparison.Ordinal) ? r["refs/heads/".Length..]
+                : r.StartsWith("refs/tags/", StringComparison.Ordinal) && !r.EndsWith("^{}", StringComparison.Ordinal) ? r["refs/tags/".Length..]
+                : null)
+            .OfType<string>()
+            .Where(n => n != SourceCatalog.LatestTag && ReferenceGrammar.IsValidTag(n))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .Take(SourceCatalog.MaxListedTags - 1);
+        return string.Join('\n', names);
+    }
+
+    private bool IsHttp => Definition.Location.StartsWith("https://", StringComparison.Ordinal) || Definition.Location.StartsWith("http://", StringComparison.Ordinal);
+
     private async Task<string> LookUpAsync(string tag)
     {
         IReadOnlyDictionary<string, string> refs;
-        if (Definition.Location.StartsWith("https://", StringComparison.Ordinal) || Definition.Location.StartsWith("http://", StringComparison.Ordinal))
+        if (IsHttp)
         {
             // No git needed: the HTTP host on Azure Functions has none (SmartHttpRefs).
             refs = await SmartHttpRefs.ReadAsync(http, Definition.Location, LookupTimeout);

@@ -12,6 +12,12 @@ public interface IPackageSource
     /// RegistryException (MANIFEST_UNKNOWN) for a tag that names nothing in this source, and
     /// (UNAVAILABLE) when the source cannot be reached.</summary>
     Task<PackageSource> ResolveAsync(string tag, CancellationToken cancellationToken);
+
+    /// <summary>The tags an image name from this source answers to, for tags/list: always
+    /// <c>latest</c>; a git source adds its branches and tags (those that are valid registry
+    /// tags, at most <see cref="SourceCatalog.MaxListedTags"/>). Unsorted. Throws as
+    /// <see cref="ResolveAsync"/> does when the source cannot be reached.</summary>
+    Task<IReadOnlyList<string>> ListTagsAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>The source could not be read (a repository that does not answer, a tarball that

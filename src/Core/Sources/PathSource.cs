@@ -17,6 +17,10 @@ public sealed class PathSource(SourceDefinition definition, RevisionCache cache)
         return new PackageSource(SourceKinds.Path, Path, revision);
     }
 
+    /// <summary>Only <c>latest</c>: a folder has one state, whatever the tag says.</summary>
+    public Task<IReadOnlyList<string>> ListTagsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([SourceCatalog.LatestTag]);
+
     /// <summary>sha256 over (relative path, kind, content or link target) of every entry, sorted.</summary>
     public static string HashTree(string root)
     {

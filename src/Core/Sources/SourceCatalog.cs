@@ -3,6 +3,12 @@
 // latest revision (`shell/git:stable`); otherwise the default source, which reads the tag
 // itself (a git source: commit, branch or tag). A source name shadows a package of the
 // same name in the first component, so names like "stable" or "unstable" are good choices.
+//
+// The tags of a name (tags/list) follow the same rule: a name whose first component names a
+// source has that source's tags; any other name has the default source's tags plus the names
+// of the other sources (`shell/git:stable`). A source's own tags depend on its kind
+// (IPackageSource.ListTagsAsync): `latest` for a folder or a channel; `latest`, the branches
+// and the tags for a git repository.
 
 namespace Nixery.Core.Sources;
 
@@ -11,6 +17,13 @@ public sealed record SourceSelection(IPackageSource Source, string Packages, str
 
 public sealed class SourceCatalog
 {
+    /// <summary>The tag of a source's newest revision, which every source has.</summary>
+    public const string LatestTag = "latest";
+
+    /// <summary>Most tags one source lists (a nixpkgs clone has thousands of tags; a client
+    /// that lists them all before a pull, as skopeo inspect does, should not wait for them).</summary>
+    public const int MaxListedTags = 1000;
+
     private readonly Dictionary<string, IPackageSource> _named;
 
     /// <param name="sources">The default first (RegistryOptions.Sources).</param>
@@ -48,6 +61,20 @@ public sealed class SourceCatalog
         }
 
         return new SourceSelection(Default, name, tag);
+    }
+
+    /// <summary>The tags <paramref name="name"/> answers to, sorted ordinally (the spec's
+    /// "ASCIIbetical" order), and the package list the name asks for.</summary>
+    public async Task<(string Packages, IReadOnlyList<string> Tags)> ListTagsAsync(string name, CancellationToken cancellationToken)
+    {
+        var selection = Select(name, LatestTag);
+        var tags = new SortedSet<string>(await selection.Source.ListTagsAsync(cancellationToken), StringComparer.Ordinal);
+        if (selection.Source == Default && selection.Packages == name)
+        {
+            tags.UnionWith(_named.Keys);
+        }
+
+        return (selection.Packages, [.. tags]);
     }
 
     public async Task<(SourceSelection Selection, PackageSource Resolved)> ResolveAsync(string name, string tag, CancellationToken cancellationToken)

@@ -1,7 +1,7 @@
 // Typed access to the storage layout for the HTTP side and the worker: content-addressed
-// blobs, the image index and the layer records. It owns the ordering rules of StorageLayout
-// (blob first, index entry last) so that callers cannot get them wrong, and keeps its backend
-// to itself. The rest of the layout has its own owners: status/ the BuildLedger
+// blobs, the image index, the layer records, referrers and the catalog. It owns the ordering
+// rules of StorageLayout (blob first, index entry last) so that callers cannot get them
+// wrong, and keeps its backend to itself. The rest of the layout has its own owners: status/ the BuildLedger
 // (Core/Builds), leases StorageLease, popularity/ the Builder's PopularityStore.
 using Nixery.Core.Manifests;
 
@@ -50,6 +50,41 @@ public sealed class RegistryStore(IStorageBackend backend)
     /// <summary>The last write of a build: after this the image is visible to every reader.</summary>
     public Task PutImageAsync(string imageKey, ImageRecord record, CancellationToken ct) =>
         backend.WriteJsonAsync(StorageLayout.Image(imageKey), record, CoreJson.Default.ImageRecord, ct);
+
+    /// <summary>The stored referrers of a manifest, or null when it has none.</summary>
+    public Task<ReferrersIndex?> GetReferrersAsync(Digest subject, CancellationToken ct) =>
+        backend.ReadJsonAsync(StorageLayout.Referrers(subject), CoreJson.Default.ReferrersIndex, ct);
+
+    /// <summary>Written after the artifacts' blobs and before the image entry; the same image
+    /// always gives the same index, so a rewrite changes nothing.</summary>
+    public Task PutReferrersAsync(Digest subject, ReferrersIndex index, CancellationToken ct) =>
+        backend.WriteJsonAsync(StorageLayout.Referrers(subject), index, CoreJson.Default.ReferrersIndex, ct);
+
+    /// <summary>Records that an image of this name was built (for /v2/_catalog); idempotent.</summary>
+    public async Task PutCatalogEntryAsync(string imageName, CancellationToken ct)
+    {
+        var path = StorageLayout.CatalogEntry(imageName);
+        if (await backend.StatAsync(path, ct) is null)
+        {
+            await backend.TryCreateAsync(path, ReadOnlyMemory<byte>.Empty, "text/plain", ct);
+        }
+    }
+
+    /// <summary>Every image name in the catalog, in ordinal order.</summary>
+    public async Task<IReadOnlyList<string>> ListCatalogAsync(CancellationToken ct)
+    {
+        var names = new List<string>();
+        await foreach (var (path, _) in backend.ListAsync(StorageLayout.CatalogPrefix, ct))
+        {
+            if (StorageLayout.ImageNameOfCatalogEntry(path) is { } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
 
     public Task<LayerRecord?> GetLayerAsync(string layerKey, CancellationToken ct) =>
         backend.ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);

@@ -9,9 +9,12 @@
 //   staging/<id>              uploads in flight; never referenced; swept when stale
 //   popularity/computed.json  package name → reference count, from the worker host's `popularity --store`
 //   popularity/learned.json   package name → how many built images held it (ETag read-modify-write)
+//   referrers/sha256/<hex>.json  the referrers of a manifest (an OCI index of its SBOM artifacts)
+//   catalog/<name>.name       an image name this registry has built, for /v2/_catalog (empty)
 //
-// Write order is what keeps readers safe: blobs first, the manifest blob next, the image
-// entry last, so an image entry never names a blob that is not there.
+// Write order is what keeps readers safe: blobs first, the manifest blob next, the referrers
+// and the catalog entry, the image entry last, so an image entry never names a blob that is
+// not there.
 using Nixery.Core.Manifests;
 
 namespace Nixery.Core.Storage;
@@ -41,6 +44,23 @@ public static class StorageLayout
             : null;
 
     public static string Staging(string id) => StagingPrefix + id;
+
+    /// <summary>The referrers index of the manifest <paramref name="subject"/>.</summary>
+    public static string Referrers(Digest subject) => $"referrers/{subject.Algorithm}/{subject.Hex}.json";
+
+    public const string CatalogPrefix = "catalog/";
+
+    private const string CatalogSuffix = ".name";
+
+    /// <summary>The catalog entry of an image name; a name's slashes become folders (a name
+    /// component cannot be "." or "..", and the suffix keeps "a" and "a/b" from clashing).</summary>
+    public static string CatalogEntry(string imageName) => CatalogPrefix + imageName + CatalogSuffix;
+
+    /// <summary>The image name of a catalog entry's path, or null if the path is not one.</summary>
+    public static string? ImageNameOfCatalogEntry(string path) =>
+        path.StartsWith(CatalogPrefix, StringComparison.Ordinal) && path.EndsWith(CatalogSuffix, StringComparison.Ordinal) && path.Length > CatalogPrefix.Length + CatalogSuffix.Length
+            ? path[CatalogPrefix.Length..^CatalogSuffix.Length]
+            : null;
 
     /// <summary>Popularity computed over a package set (or binary cache) by the worker host's popularity command.</summary>
     public const string ComputedPopularity = "popularity/computed.json";

@@ -38,6 +38,9 @@ public static class RegistryHosting
         services.AddSingleton<BuildCoordinator>();
         services.AddSingleton<ManifestHandler>();
         services.AddSingleton<BlobHandler>();
+        services.AddSingleton<ReferrersHandler>();
+        services.AddSingleton<TagsHandler>();
+        services.AddSingleton<CatalogHandler>();
         services.AddSingleton<RecentFailures>();
         services.AddSingleton<LandingPageHandler>();
         services.AddSingleton<FailuresHandler>();

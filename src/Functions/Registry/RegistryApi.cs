@@ -3,9 +3,9 @@
 // functions.metadata for the host, and which the embedded default maps onto its own routes
 // (src/Embedded/FunctionRoutes.cs), so both hosts run these same methods.
 //
-//   registry         GET HEAD                 v2/{*path}   manifests and blobs
+//   registry         GET HEAD OPTIONS         v2/{*path}   manifests, blobs, referrers, tags, catalog
 //   registry-writes  POST PUT PATCH DELETE    v2/{*path}   405 UNSUPPORTED: pull only
-//   registry-base    GET HEAD                 v2           the base endpoint, always 200
+//   registry-base    GET HEAD OPTIONS         v2           the base endpoint, always 200
 //   landing          GET HEAD                 /            the landing page
 //   failures         GET HEAD                 failures     recent failures as JSON
 //
@@ -13,21 +13,42 @@
 // optional, empty parameter route "{ignored:maxlength(0)?}" because a function's route cannot
 // be empty. Every answer goes through RegistryResult: the API version header on each, and a
 // RegistryException turned into the registry error body in one place.
+//
+// OPTIONS answers 200 with `Allow: GET, HEAD, OPTIONS`, and so does the 405 of a write: the
+// Allow header lists what is supported, never what is refused (RFC 9110 §10.2.1, §15.5.6).
+// A request whose target has a "." or ".." path segment is refused (400 NAME_INVALID) rather
+// than served for the path the segments resolve to: Kestrel removes dot segments before
+// routing, so the raw request target is read. The reference registry (gorilla/mux) redirects
+// to the cleaned path instead; a refusal keeps `shell/../git` from ever meaning `git`. Behind
+// the Functions host the host's own Kestrel has already resolved them before it forwards the
+// request, so there the app never sees them (README, "Deploy to Azure").
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#endpoints
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Azure.Functions.Worker;
 using Nixery.Core.Errors;
 using Nixery.Functions.Web;
 
 namespace Nixery.Functions.Registry;
 
-public sealed class RegistryApi(ManifestHandler manifests, BlobHandler blobs, LandingPageHandler page, FailuresHandler failures)
+public sealed class RegistryApi(
+    ManifestHandler manifests,
+    BlobHandler blobs,
+    ReferrersHandler referrers,
+    TagsHandler tags,
+    CatalogHandler catalog,
+    LandingPageHandler page,
+    FailuresHandler failures)
 {
     public const string Prefix = "/v2";
 
+    /// <summary>The methods every /v2 endpoint supports, as the Allow header lists them.</summary>
+    public const string Allowed = "GET, HEAD, OPTIONS";
+
     [Function("registry")]
-    public IResult Registry([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "v2/{*path}")] HttpRequest request) =>
+    public IResult Registry([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "options", Route = "v2/{*path}")] HttpRequest request) =>
         new RegistryResult(context =>
         {
+            RefuseDotSegments(context);
             // The path after /v2/, from the request itself (the same behind either host).
             var path = context.Request.Path.Value is { } full && full.StartsWith(Prefix, StringComparison.Ordinal) ? full[Prefix.Length..].TrimStart('/') : "";
             if (path.Length == 0)
@@ -36,16 +57,31 @@ public sealed class RegistryApi(ManifestHandler manifests, BlobHandler blobs, La
             }
 
             var parsed = RegistryPath.Parse(path);
-            return parsed.Kind == ResourceKind.Manifest ? manifests.HandleAsync(context, parsed) : blobs.HandleAsync(context, parsed);
+            if (HttpMethods.IsOptions(context.Request.Method))
+            {
+                return Options(context);
+            }
+
+            return parsed.Kind switch
+            {
+                ResourceKind.Manifest => manifests.HandleAsync(context, parsed),
+                ResourceKind.Blob => blobs.HandleAsync(context, parsed),
+                ResourceKind.Referrers => referrers.HandleAsync(context, parsed),
+                ResourceKind.Tags => tags.HandleAsync(context, parsed),
+                _ => catalog.HandleAsync(context),
+            };
         });
 
     [Function("registry-writes")]
     public static IResult Writes([HttpTrigger(AuthorizationLevel.Anonymous, "post", "put", "patch", "delete", Route = "v2/{*path}")] HttpRequest request) =>
         new RegistryResult(_ =>
-            throw new RegistryException(ErrorCode.Unsupported, "this registry is pull-only: images are built from their names, e.g. docker pull <host>/shell/git"));
+            throw new RegistryException(
+                ErrorCode.Unsupported,
+                "this registry is pull-only: images are built from their names, e.g. docker pull <host>/shell/git",
+                new Dictionary<string, string> { ["Allow"] = Allowed }));
 
     [Function("registry-base")]
-    public static IResult RegistryBase([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "v2")] HttpRequest request) =>
+    public static IResult RegistryBase([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "options", Route = "v2")] HttpRequest request) =>
         new RegistryResult(Base);
 
     [Function("landing")]
@@ -59,10 +95,39 @@ public sealed class RegistryApi(ManifestHandler manifests, BlobHandler blobs, La
     /// <summary>GET /v2/: 200 with the API version header, always; clients probe it first.</summary>
     private static Task Base(HttpContext context)
     {
+        if (HttpMethods.IsOptions(context.Request.Method))
+        {
+            return Options(context);
+        }
+
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = 2;
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.WriteAsync("{}", context.RequestAborted);
+    }
+
+    /// <summary>OPTIONS: what the resource supports, and no body.</summary>
+    private static Task Options(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.Headers.Allow = Allowed;
+        context.Response.ContentLength = 0;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Throws NAME_INVALID when the request as sent had a "." or ".." segment (plain or
+    /// percent-encoded), which the server resolved before routing.</summary>
+    private static void RefuseDotSegments(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        var target = Uri.UnescapeDataString((query < 0 ? raw : raw[..query]).Replace("%2F", "%252F", StringComparison.OrdinalIgnoreCase));
+        if (target.Split('/').Any(segment => segment is "." or ".."))
+        {
+            throw new RegistryException(
+                ErrorCode.NameInvalid,
+                $"the path {RegistryPath.Shorten(raw)} has a '.' or '..' segment; name the repository itself, e.g. /v2/shell/git/manifests/latest");
+        }
     }
 }
 

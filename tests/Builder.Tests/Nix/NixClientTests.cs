@@ -76,6 +76,49 @@ public sealed class NixClientTests
         Assert.Equal(plain.TopLevel, dotted.TopLevel);
     }
 
+    [Theory]
+    [InlineData("python3.11", "python3.11-3")]
+    [InlineData("libbz2-1.0", "libbz2-1.0-")]
+    public async Task ANameWithDotsIsFirstTriedWholeAsOneAttribute(string name, string storeName)
+    {
+        var prepared = Assert.IsType<Prepared>(await PrepareAsync(name));
+
+        Assert.StartsWith(storeName, StoreName(Assert.Single(prepared.TopLevel)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownDottedNamesAreNamedAsAskedFor()
+    {
+        var missing = Assert.IsType<PackagesNotFound>(await PrepareAsync("python3.99", "debian.nosuchpkg", "no.such.thing"));
+
+        Assert.Equal(["python3.99", "debian.nosuchpkg", "no.such.thing"], missing.Missing);
+    }
+
+    [Fact]
+    public async Task LicencesOfTheClosureComeFromThePackageSet()
+    {
+        var prepared = Assert.IsType<Prepared>(await PrepareAsync("bash"));
+
+        // Debian's copyright file of bash says "License: GPL-3+", which is SPDX's GPL-3.0-or-later.
+        Assert.Equal([new PackageLicense("GPL-3.0-or-later", "GPL-3+")], prepared.Licenses![prepared.TopLevel[0]]);
+        // Dependencies count too (those whose copyright file is machine-readable: not libc6's).
+        Assert.Contains(prepared.Licenses.Keys, p => p != prepared.TopLevel[0] && prepared.Graph.Paths.Any(g => g.Path == p));
+    }
+
+    [Fact]
+    public async Task PythonsLinkIntoTheInterpretersPackageResolves()
+    {
+        // python3-minimal's /usr/bin/python3 -> python3.11 is a file of python3.11-minimal; the
+        // generator points it there (nix/debian/generate, step 5).
+        var prepared = Assert.IsType<Prepared>(await PrepareAsync("python3"));
+        var minimal = prepared.Graph.Paths.Single(p => StoreName(p.Path).StartsWith("python3-minimal-", StringComparison.Ordinal)).Path;
+
+        var link = new FileInfo(Path.Combine(minimal, "usr", "bin", "python3")).LinkTarget!;
+        Assert.Matches("^/nix/store/[a-z0-9]{32}-python3.11-minimal-[^/]+/usr/bin/python3.11$", link);
+        Assert.True(File.Exists(link));
+        Assert.Contains(link[..link.IndexOf("/usr/", StringComparison.Ordinal)], prepared.Graph.Paths.Single(p => p.Path == minimal).References);
+    }
+
     [Fact]
     public async Task AllMissingNamesAreReportedTogether()
     {

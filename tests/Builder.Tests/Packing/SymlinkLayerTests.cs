@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using Nixery.Builder.Images;
 using Nixery.Builder.Packing;
 using static Nixery.Builder.Tests.Packing.LayerPackerTests;
 
@@ -138,6 +139,76 @@ public class SymlinkLayerTests
 
         Assert.Empty(await ReadEntriesAsync(tar));
         Assert.Equal(bytes.Length, layer.Size);
+    }
+
+    [Fact]
+    public async Task TheImageRootComesFirstWithItsModesContentsAndOwner()
+    {
+        using var tree = StoreTree.CreateTemp();
+        tree.AddFile($"{First}/etc/passwd", "a package's passwd\n");
+        tree.AddFile($"{First}/etc/a.conf", "a\n");
+
+        using var output = new MemoryStream();
+        await LayerPacker.PackSymlinkLayerAsync(SymlinkForest.Merge([tree.StorePath(First)], ImageRoot.NonRoot.Entries), output, CancellationToken.None);
+        var entries = await ReadEntriesAsync(await Tools.RunAsync("gzip", "-dc", await WriteAsync(tree, output.ToArray())));
+
+        const UnixFileMode Dir = StoreTree.Dir;
+        const UnixFileMode File = (UnixFileMode)0b110_100_100;
+        Assert.Equal(
+            [
+                ("etc/", TarEntryType.Directory, Dir, 0, (string?)null),
+                ("etc/a.conf", TarEntryType.SymbolicLink, (UnixFileMode)0b111_111_111, 0, null),
+                ("etc/group", TarEntryType.RegularFile, File, 0, "root:x:0:\nnogroup:x:65534:\nnonroot:x:65532:\n"),
+                ("etc/nsswitch.conf", TarEntryType.RegularFile, File, 0, "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\nethers: files\nrpc: files\n"),
+                ("etc/passwd", TarEntryType.RegularFile, File, 0, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/sh\n"),
+                ("home/", TarEntryType.Directory, Dir, 0, null),
+                ("home/nonroot/", TarEntryType.Directory, Dir, 65532, null),
+                ("root/", TarEntryType.Directory, (UnixFileMode)0b111_000_000, 0, null),
+                ("tmp/", TarEntryType.Directory, (UnixFileMode)0b1_111_111_111, 0, null),
+            ],
+            entries.Select(e => (e.Name, e.Type, e.Mode, e.Uid, e.Content)));
+    }
+
+    [Fact]
+    public void RootImagesHaveNoNonRootUserAndRunAsRoot()
+    {
+        Assert.Null(ImageRoot.Root.User);
+        Assert.Equal("/root", ImageRoot.Root.Home);
+        Assert.DoesNotContain(ImageRoot.Root.Entries, e => e.Path.StartsWith("home", StringComparison.Ordinal));
+        Assert.Equal("65532:65532", ImageRoot.NonRoot.User);
+        Assert.Equal("/home/nonroot", ImageRoot.NonRoot.Home);
+        Assert.NotEqual(ImageRoot.Root.Key, ImageRoot.NonRoot.Key);
+    }
+
+    [Fact]
+    public void LinksThatDoNotResolveInTheImageAreReported()
+    {
+        using var tree = StoreTree.CreateTemp();
+        const string Python = "cc1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-python3-minimal";
+        const string Interpreter = "dd1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-python3.11-minimal";
+        tree.AddFile($"{Interpreter}/usr/bin/python3.11", "ELF\n", StoreTree.Executable);
+        tree.AddFile($"{Interpreter}/etc/python.conf", "conf\n");
+        tree.AddSymlink($"{Python}/usr/bin/python3", "python3.11");
+        tree.AddSymlink($"{Python}/usr/bin/python3-fixed", tree.StorePath(Interpreter) + "/usr/bin/python3.11");
+        tree.AddSymlink($"{Python}/usr/bin/through-the-root", "../../../../../../../../../../../../etc/python.conf");
+        tree.AddSymlink($"{Python}/usr/bin/loop", "loop");
+        var python = tree.StorePath(Python);
+        var interpreter = tree.StorePath(Interpreter);
+        var forest = SymlinkForest.Merge([python, interpreter]);
+
+        Assert.Equal(
+            [("usr/bin/loop", $"{python}/usr/bin/loop"), ("usr/bin/python3", $"{python}/usr/bin/python3")],
+            forest.DanglingLinks(new HashSet<string>([python, interpreter])));
+        Assert.Equal(
+            [
+                ("etc/python.conf", $"{interpreter}/etc/python.conf"),
+                ("usr/bin/loop", $"{python}/usr/bin/loop"),
+                ("usr/bin/python3", $"{python}/usr/bin/python3"),
+                ("usr/bin/python3-fixed", $"{python}/usr/bin/python3-fixed"),
+                ("usr/bin/python3.11", $"{interpreter}/usr/bin/python3.11"),
+                ("usr/bin/through-the-root", $"{python}/usr/bin/through-the-root"),
+            ],
+            forest.DanglingLinks(new HashSet<string>([python])));
     }
 
     private static async Task<string> WriteAsync(StoreTree tree, byte[] bytes)

@@ -64,7 +64,7 @@ public sealed class ImageKeysTests
         // a deliberate edit here, together with a bump of ImageKeys.FormatVersion.
         var key = ImageKeys.For(ImageRequest.FromName("shell/hello"), Source);
 
-        Assert.Equal("08c3704e52f5b6b6da3d89c5aa16a99f72db0e1b8071e06501fbcaab9937f21d", key);
+        Assert.Equal("5c59699db11456b197f09d35d85f5d79b55f844c17bf031f63c5a42135adeb8a", key);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class ImageKeysTests
         var key = ImageKeys.For(ImageRequest.FromName("hello"), Source);
 
         Assert.Equal(
-            Nixery.Core.Manifests.Digest.Sha256Hex("format=4\nlayers=gnu-tar/libdeflate-1.14/level-6/chunks-1MiB\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
+            Nixery.Core.Manifests.Digest.Sha256Hex("format=5\nlayers=gnu-tar/libdeflate-1.14/level-6/chunks-1MiB\nsource=path:rev-1\nsystem=x86_64-linux\npackages=hello"),
             key);
         Assert.Matches("^[0-9a-f]{64}$", key);
     }

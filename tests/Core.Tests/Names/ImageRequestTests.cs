@@ -35,9 +35,22 @@ public sealed class ImageRequestTests
     [InlineData(new[] { "coreutils", "shell" }, new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" })]
     [InlineData(new[] { "cacert" }, new[] { "cacert", "iana-etc" })]
     [InlineData(new string[0], new[] { "cacert", "iana-etc" })]
+    [InlineData(new[] { "nonroot", "shell" }, new[] { "bashInteractive", "cacert", "coreutils", "iana-etc" })]
     public void ExpandReplacesShellAndAddsTheAlwaysIncludedPackages(string[] requested, string[] expected)
     {
         Assert.Equal(expected, Meta.Expand(requested));
+    }
+
+    [Fact]
+    public void NonRootIsKeptInThePackagesSoTheImageKeyTellsItApart()
+    {
+        var nonRoot = ImageRequest.FromName("shell/nonroot");
+        var root = ImageRequest.FromName("shell");
+
+        Assert.Equal(["nonroot", "shell"], nonRoot.Packages);
+        Assert.True(nonRoot.NonRoot);
+        Assert.False(root.NonRoot);
+        Assert.False(nonRoot.ArchitectureNamed);
     }
 
     [Fact]

@@ -39,6 +39,19 @@ public sealed class GitSourceTests : IAsyncLifetime
     private GitSource Source() => new(new SourceDefinition("default", SourceKinds.Git, _repo.Path), new RevisionCache(_time, CacheFor), Http);
 
     [Fact]
+    public async Task TagsAreLatestTheBranchesAndTheTagsThatAreValidRegistryTags()
+    {
+        await _repo.GitAsync("branch", "feature/slashed");
+        await _repo.GitAsync("branch", "release-24.05");
+
+        var tags = await Source().ListTagsAsync(CancellationToken.None);
+
+        var branch = (await _repo.GitAsync("rev-parse", "--abbrev-ref", "HEAD")).Trim();
+        Assert.Equal(new[] { "latest", branch, "light", "release-24.05", "v1" }.Distinct().Order(StringComparer.Ordinal), tags.Order(StringComparer.Ordinal));
+        Assert.Equal("latest", tags[0]);
+    }
+
+    [Fact]
     public async Task LatestIsTheDefaultBranchHead()
     {
         Assert.Equal(new PackageSource("git", _repo.Path, _second), await Source().ResolveAsync("latest", CancellationToken.None));

@@ -28,6 +28,34 @@ public sealed class SourceCatalogTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
+    [Fact]
+    public async Task TagsOfANameInASourceAreThatSourcesTagsOnly()
+    {
+        var (packages, tags) = await _catalog.ListTagsAsync("local/shell/git", CancellationToken.None);
+
+        Assert.Equal("shell/git", packages);
+        Assert.Equal(["latest"], tags);
+    }
+
+    [Fact]
+    public async Task TagsOfOtherNamesAreTheDefaultSourcesAndTheOtherSourcesNames()
+    {
+        var folderDefault = new SourceCatalog(
+            [
+                new SourceDefinition("default", SourceKinds.Path, _folder.Combine("set")),
+                new SourceDefinition("stable", SourceKinds.Channel, "nixos-24.05"),
+                new SourceDefinition("local", SourceKinds.Path, _folder.Combine("set")),
+            ],
+            new FakeTimeProvider(),
+            TimeSpan.FromSeconds(60),
+            new HttpClient());
+
+        var (packages, tags) = await folderDefault.ListTagsAsync("shell/git", CancellationToken.None);
+
+        Assert.Equal("shell/git", packages);
+        Assert.Equal(["latest", "local", "stable"], tags);
+    }
+
     [Theory]
     [InlineData("stable/shell/git", "latest", "stable", "shell/git", "latest")]
     [InlineData("stable/git", "v2", "stable", "git", "v2")]

@@ -101,8 +101,8 @@ public sealed class SourceSettingsTests : IDisposable
         Assert.Equal(
             [
                 "NIXERY_SOURCES has 'justaname'; each entry must be name=kind:location, e.g. stable=channel:nixos-24.05 (kinds: path, git, channel).",
-                "NIXERY_SOURCES names a source 'shell'; a name must be lower-case letters and digits (with . _ - between them) and not one of shell, arm64, default.",
-                "NIXERY_SOURCES names a source 'Big'; a name must be lower-case letters and digits (with . _ - between them) and not one of shell, arm64, default.",
+                "NIXERY_SOURCES names a source 'shell'; a name must be lower-case letters and digits (with . _ - between them) and not one of shell, arm64, nonroot, default.",
+                "NIXERY_SOURCES names a source 'Big'; a name must be lower-case letters and digits (with . _ - between them) and not one of shell, arm64, nonroot, default.",
                 "NIXERY_SOURCES gives source 'odd' the kind 'svn'; it must be path, git or channel.",
                 "NIXERY_SOURCES (gone) is '/nonexistent', which has no default.nix; it must name a package set folder (run scripts/setup to make .state/pkgset).",
                 "NIXERY_SOURCES names 'dup' twice; each source needs its own name.",

@@ -3,8 +3,8 @@
 // ledger, leases): a suite takes a TestBackend in its constructor, and one subclass per
 // backend hands it the filesystem or Azurite. The storage contract's own suite,
 // StorageConformanceTests, predates this and makes its backend by overriding instead.
-using Nixery.Core.Storage;
 using Nixery.Core.Azure;
+using Nixery.Core.Storage;
 using Nixery.TestSupport;
 
 namespace Nixery.Core.Tests.Storage;
