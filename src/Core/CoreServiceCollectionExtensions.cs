@@ -17,6 +17,7 @@ public static class CoreServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RegistryStore>();
+        services.AddSettings<StatusOptions>();
         // The ledger asks the queue this process sends jobs to, if any, whether it outlives the process.
         services.AddSingleton<BuildLedger>();
         services.AddSingleton<StorageLeases>();

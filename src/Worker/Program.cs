@@ -20,7 +20,7 @@ if (args is [PopularityCommand.Name, ..])
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.Configuration.Normalise();
-if (Settings.Problems(builder.Configuration, [.. StorageRegistration.StorageSettings(builder.Configuration), .. BuilderServiceCollectionExtensions.SettingTypes]) is { } error)
+if (Settings.Problems(builder.Configuration, [.. StorageRegistration.StorageSettings(builder.Configuration), typeof(StatusOptions), .. BuilderServiceCollectionExtensions.SettingTypes]) is { } error)
 {
     await Console.Error.WriteLineAsync(error);
     return 2;

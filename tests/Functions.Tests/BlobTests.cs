@@ -138,6 +138,27 @@ public abstract class BlobTests(IRegistryUnderTest fixture)
         await ErrorAssert.HasNoBodyAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable);
     }
 
+    [Theory]
+    [InlineData("GET", null, HttpStatusCode.OK)]
+    [InlineData("HEAD", null, HttpStatusCode.OK)]
+    [InlineData("GET", "bytes=2-4", HttpStatusCode.PartialContent)]
+    public async Task ABlobMayBeCachedForAYearAsTheReferenceRegistrySays(string method, string? range, HttpStatusCode status)
+    {
+        using var response = range is null ? await SendAsync(new HttpMethod(method)) : await GetRangeAsync(range);
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("max-age=31536000", response.Headers.CacheControl?.ToString());
+    }
+
+    [Fact]
+    public async Task AnUnsatisfiableRangeIsNotCached()
+    {
+        using var response = await GetRangeAsync("bytes=1000-2000");
+
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        Assert.Null(response.Headers.CacheControl);
+    }
+
     [Fact]
     public Task BlobIfNoneMatchWithItsETagIsNotModifiedWithoutBody() =>
         NotModifiedAssert.IfNoneMatchWithItsETagAsync(fixture.Client, BlobPath, fixture.TenBytesDigest);

@@ -126,6 +126,17 @@ public abstract class ManifestNegotiationTests(IRegistryUnderTest fixture) : IAs
         NotModifiedAssert.IfNoneMatchWithItsETagAsync(fixture.Client, $"/v2/{Name}/manifests/latest", accept == Oci ? _oci : _docker, accept);
 
     [Fact]
+    public async Task AManifestByDigestMayBeCachedAndOneByTagMayNot()
+    {
+        using var byDigest = await fixture.Client.GetAsync($"/v2/{Name}/manifests/{_docker}");
+        using var byTag = await fixture.Client.GetAsync($"/v2/{Name}/manifests/latest");
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (byDigest.StatusCode, byTag.StatusCode));
+        Assert.Equal("max-age=31536000", byDigest.Headers.CacheControl?.ToString());
+        Assert.Null(byTag.Headers.CacheControl);
+    }
+
+    [Fact]
     public async Task ManifestByTagIfNoneMatchWithTheOtherVariantsETagIsThatVariant()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{Name}/manifests/latest");

@@ -27,7 +27,6 @@ public static class RegistryHosting
     {
         services.AddRegistryStorage(config);
         services.AddSettings<SourceOptions>();
-        services.AddSettings<StatusOptions>();
         services.AddSettings<BuildWaitOptions>();
         services.AddHttpClient();
         services.AddSingleton(sp =>

@@ -19,7 +19,7 @@ public sealed class BlobHandler(RegistryStore store)
         var props = await store.StatBlobAsync(digest, ct) ?? throw Unknown(digest);
         if (HttpMethods.IsHead(context.Request.Method))
         {
-            await StoredContent.ServeAsync(context, StoredContent.LengthOnly(props.Size), MediaTypes.OctetStream, digest, ranges: true);
+            await StoredContent.ServeAsync(context, StoredContent.LengthOnly(props.Size), MediaTypes.OctetStream, digest, ranges: true, immutable: true);
             return;
         }
 
@@ -31,7 +31,7 @@ public sealed class BlobHandler(RegistryStore store)
         }
 
         var content = await store.OpenBlobAsync(digest, ct) ?? throw Unknown(digest);
-        await StoredContent.ServeAsync(context, content, MediaTypes.OctetStream, digest, ranges: true);
+        await StoredContent.ServeAsync(context, content, MediaTypes.OctetStream, digest, ranges: true, immutable: true);
     }
 
     private static RegistryException Unknown(Digest digest) => new(ErrorCode.BlobUnknown, $"blob {digest} is not in the registry");

@@ -8,6 +8,8 @@
 // The stored bytes are served as they are, with their digest and exact media type, through
 // the framework's file result (StoredContent): the digest is the ETag, so a client's
 // If-None-Match answers 304. No ranges: a manifest is sent whole, as distribution does.
+// Asked for by digest it may be cached for good (Cache-Control); by tag it may not, since
+// the tag moves with the package source's revision.
 using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -29,6 +31,7 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
     {
         var ct = context.RequestAborted;
         var digest = path.DigestReference();
+        var byDigest = digest is not null;
         string mediaType;
         if (digest is null)
         {
@@ -46,7 +49,7 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
 
         var content = await store.OpenBlobAsync(digest.Value, ct)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, $"manifest {digest} of {path.Name} is not in the registry");
-        await StoredContent.ServeAsync(context, content, mediaType, digest.Value, ranges: false);
+        await StoredContent.ServeAsync(context, content, mediaType, digest.Value, ranges: false, immutable: byDigest);
     }
 
     private async Task<string> ManifestMediaTypeAsync(Digest digest, RegistryPath path, CancellationToken ct)

@@ -19,6 +19,10 @@
 //   - a HEAD of a blob needs only its length: the framework's result reads Length from the
 //     stream and never the bytes when there is no body to send, so it gets a stand-in
 //     (LengthOnly) instead of an opened blob, which on Azure would download up to 4 MiB.
+//   - bytes named by their digest never change, so their successful answers (200, 206, 304)
+//     may be cached for a year: Cache-Control max-age=31536000, the value the reference
+//     registry sends for blobs (distribution registry/storage/blobserver.go,
+//     blobCacheControlMaxAge). Errors and a manifest asked for by tag get none.
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Nixery.Core.Errors;
@@ -28,16 +32,34 @@ namespace Nixery.Functions.Registry;
 
 public static class StoredContent
 {
+    /// <summary>A year, in seconds, as the reference registry caches blobs.</summary>
+    public const string ImmutableCacheControl = "max-age=31536000";
+
     /// <summary>Answers the request with <paramref name="content"/> (seekable; disposed here), its digest
     /// as Docker-Content-Digest and ETag, and the framework's conditional and range handling.</summary>
     /// <param name="ranges">Whether Range requests are honoured (blobs; manifests are sent whole, as distribution does).</param>
-    public static async Task ServeAsync(HttpContext context, Stream content, string contentType, Digest digest, bool ranges)
+    /// <param name="immutable">Whether the request named the bytes by digest (a blob, a manifest by digest), so a
+    /// successful answer may be cached for good.</param>
+    public static async Task ServeAsync(HttpContext context, Stream content, string contentType, Digest digest, bool ranges, bool immutable)
     {
         await using (content)
         {
             var size = content.Length;
             var response = context.Response;
             response.Headers["Docker-Content-Digest"] = digest.ToString();
+            if (immutable)
+            {
+                response.OnStarting(() =>
+                {
+                    if (response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent or StatusCodes.Status304NotModified)
+                    {
+                        response.Headers.CacheControl = ImmutableCacheControl;
+                    }
+
+                    return Task.CompletedTask;
+                });
+            }
+
             if (ranges && MalformedRange(context.Request.Headers.Range))
             {
                 throw RangeInvalid(context, size);
