@@ -21,8 +21,11 @@ public sealed class AzureClusterTests
     public async Task ANeverBuiltImagePullsAfterA429AndASecondImageReusesItsSharedLayers()
     {
         await using var cluster = await AzureCluster.StartAsync();
-        // A one-second wait: the cold build outlasts it, so skopeo meets 429 and retries.
-        var (http, registry) = await cluster.StartHttpAsync("http", new Dictionary<string, string> { ["NIXERY_BUILD_WAIT"] = "1" });
+        // A one-second wait: the cold build outlasts it, so skopeo meets 429 and retries. skopeo
+        // retries a 429 five times, each after Retry-After (capped at 60 s: containers/image
+        // docker/docker_client.go); Retry-After up to 60 s gives a build on a loaded machine
+        // five minutes instead of the default's half minute.
+        var (http, registry) = await cluster.StartHttpAsync("http", new Dictionary<string, string> { ["NIXERY_BUILD_WAIT"] = "1", ["NIXERY_RETRY_AFTER"] = "60" });
         var worker = await cluster.StartWorkerAsync("worker");
         var hostPort = $"{registry.Host}:{registry.Port}";
         using var first = new TempDir("nixery-functions-first");
