@@ -171,3 +171,32 @@ public sealed class RegistryTokensTests
         Assert.Equal(granted, AccessScope.TryParse(asked)?.Granted()?.ToString());
     }
 }
+
+public sealed class HashPasswordCommandTests
+{
+    [Fact]
+    public async Task HashPasswordPrintsAUserLineWhoseHashVerifiesThePasswordFromStandardInput()
+    {
+        var embedded = ServiceProcess.AssemblyOf("Embedded", "Nixery.Embedded.dll");
+
+        var result = (await ProcessRunner.RunAsync("sh", ["-c", $"printf 'correct horse\\n' | dotnet '{embedded}' hash-password alice"])).EnsureSuccess("hash-password");
+
+        var line = result.Stdout.Trim();
+        Assert.StartsWith("alice:pbkdf2-sha256$600000$", line, StringComparison.Ordinal);
+        var hash = PasswordHash.TryParse(line["alice:".Length..], out var problem);
+        Assert.Null(problem);
+        Assert.True(hash!.Verify("correct horse"));
+        Assert.False(result.Stdout.Contains("correct horse", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task HashPasswordRefusesAUserNameWithAColon()
+    {
+        var embedded = ServiceProcess.AssemblyOf("Embedded", "Nixery.Embedded.dll");
+
+        var result = await ProcessRunner.RunAsync("sh", ["-c", $"printf 'x\\n' | dotnet '{embedded}' hash-password a:b"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("usage: hash-password [user]", result.Stderr, StringComparison.Ordinal);
+    }
+}
