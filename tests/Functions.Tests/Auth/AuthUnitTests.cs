@@ -200,3 +200,22 @@ public sealed class HashPasswordCommandTests
         Assert.StartsWith("usage: hash-password [user]", result.Stderr, StringComparison.Ordinal);
     }
 }
+
+public sealed class FunctionAppAuthStartupTests
+{
+    [Fact]
+    public async Task TheHttpFunctionAppInTokenModeWithoutAKeyStopsNamingTheKey()
+    {
+        var app = Path.Combine(FunctionsHostFixture.AppDirectory, "Nixery.Functions.dll");
+
+        // It stops before it builds the host, so no Functions host is needed to see it.
+        var result = await ProcessRunner.RunAsync("env", [
+            "-u", "NIXERY_AUTH_TOKEN_KEY", "NIXERY_AUTH=token", "NIXERY_AUTH_ANONYMOUS=pull", $"NIXERY_PKGS_PATH={RepoPaths.PackageSetDir}",
+            "AZURE_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true", "dotnet", app]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            "invalid configuration:\n  NIXERY_AUTH_TOKEN_KEY must be set when NIXERY_AUTH is 'token': a base64 key of at least 32 bytes (`openssl rand -base64 32`), the same on every instance of the HTTP app.",
+            result.Stderr.Trim());
+    }
+}
