@@ -5,7 +5,7 @@
 //
 //   registry         GET HEAD OPTIONS         v2/{*path}   manifests, blobs, referrers, tags, catalog
 //   registry-writes  POST PUT PATCH DELETE    v2/{*path}   405 UNSUPPORTED: pull only
-//   registry-base    GET HEAD OPTIONS         v2           the base endpoint, always 200
+//   registry-base    GET HEAD OPTIONS         v2           the base endpoint: 200 (401 to a client that must log in)
 //   landing          GET HEAD                 /            the landing page
 //   failures         GET HEAD                 failures     recent failures as JSON
 //   token            GET HEAD                 token        bearer tokens for NIXERY_AUTH=token (Auth/TokenHandler.cs)
