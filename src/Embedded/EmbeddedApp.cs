@@ -8,6 +8,7 @@ using Nixery.Builder.Nix;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
+using Nixery.Functions.Auth;
 using Nixery.Functions.Hosting;
 using Nixery.Functions.Registry;
 
@@ -29,6 +30,12 @@ public static class EmbeddedApp
         }
 
         builder.Configuration.Normalise();
+        // One process checks the tokens it issues, so a key it makes up serves (AuthOptions).
+        if (builder.Configuration[AuthOptions.ModeKey] == AuthOptions.Token && builder.Configuration[AuthOptions.TokenKeyKey] is null)
+        {
+            builder.Configuration.AddInMemoryCollection([new(AuthOptions.TokenKeyKey, RegistryTokens.NewKey())]);
+        }
+
         var config = builder.Configuration;
         error = Settings.Problems(config, [.. RegistryHosting.SettingTypes(config), .. BuilderServiceCollectionExtensions.SettingTypes, typeof(EmbeddedOptions)]);
         if (error is not null)

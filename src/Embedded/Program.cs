@@ -1,5 +1,11 @@
-// The embedded default: the registry in one process (EmbeddedApp). `scripts/start` runs it.
+// The embedded default: the registry in one process (EmbeddedApp). `scripts/start` runs it;
+// `hash-password [user]` prints a password hash for NIXERY_AUTH_USERS instead (HashPasswordCommand).
 using Nixery.Embedded;
+
+if (args is ["hash-password", .. var rest])
+{
+    return await HashPasswordCommand.RunAsync(rest);
+}
 
 var app = EmbeddedApp.Create(args, overrides: null, out var error);
 if (app is null)

@@ -17,7 +17,7 @@ using Nixery.TestSupport;
 
 namespace Nixery.Functions.Tests;
 
-public sealed class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
+public class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
 {
     private readonly TempDir _folder = new("nixery-functions-host-test");
     private Azurite? _azurite;
@@ -46,6 +46,9 @@ public sealed class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
     /// <summary>The build output of src/Functions, in the tests' configuration.</summary>
     public static string AppDirectory => Path.GetDirectoryName(ServiceProcess.AssemblyOf("Functions", "Nixery.Functions.dll"))!;
 
+    /// <summary>Settings a derived fixture adds (authentication on, Auth/AuthFixtures.cs).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ExtraSettings { get; } = new Dictionary<string, string>();
+
     public async Task InitializeAsync()
     {
         _azurite = await Azurite.StartAsync();
@@ -59,6 +62,11 @@ public sealed class FunctionsHostFixture : IAsyncLifetime, IRegistryUnderTest
             ["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir,
             ["NIXERY_BUILD_WAIT"] = "0",
         };
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+
         await new QueueClient(_azurite.ConnectionString, "builds").CreateIfNotExistsAsync();
         _host = await FunctionsHost.FunctionsHost.StartAsync(new FunctionsHostOptions
         {

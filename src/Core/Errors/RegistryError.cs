@@ -23,6 +23,10 @@ public sealed record ErrorCode(string Code, int Status, string Description)
     /// the OCI spec's list, which defines no answer for it).</summary>
     public static readonly ErrorCode PaginationNumberInvalid = new("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested");
 
+    /// <summary>No credentials, wrong ones, or a token that does not cover the request; the
+    /// answer carries the WWW-Authenticate challenge (src/Functions/Auth/RegistryAuth.cs).</summary>
+    public static readonly ErrorCode Unauthorized = new("UNAUTHORIZED", 401, "authentication required");
+
     public static readonly ErrorCode TagInvalid = new("TAG_INVALID", 400, "manifest tag did not match URI");
     public static readonly ErrorCode Unsupported = new("UNSUPPORTED", 405, "the operation is unsupported");
     public static readonly ErrorCode TooManyRequests = new("TOOMANYREQUESTS", 429, "too many requests");
@@ -33,7 +37,7 @@ public sealed record ErrorCode(string Code, int Status, string Description)
     public static readonly ErrorCode PreconditionFailed = new("PRECONDITION_FAILED", 412, "a precondition of the request failed");
 
     public static IReadOnlyList<ErrorCode> All { get; } =
-        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, NameUnknown, PaginationNumberInvalid, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable, PreconditionFailed];
+        [BlobUnknown, DigestInvalid, ManifestUnknown, NameInvalid, NameUnknown, PaginationNumberInvalid, Unauthorized, TagInvalid, Unsupported, TooManyRequests, RangeInvalid, Unavailable, PreconditionFailed];
 }
 
 public sealed record ErrorEntry(

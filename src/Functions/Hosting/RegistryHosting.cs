@@ -10,6 +10,7 @@ using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
+using Nixery.Functions.Auth;
 using Nixery.Functions.Builds;
 using Nixery.Functions.Registry;
 using Nixery.Functions.Web;
@@ -20,7 +21,7 @@ public static class RegistryHosting
 {
     /// <summary>The options classes the HTTP side reads (its storage's among them), for Settings.Check.</summary>
     public static IReadOnlyList<Type> SettingTypes(IConfiguration config) =>
-        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions)];
+        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions), typeof(AuthOptions)];
 
     /// <summary>Registers everything the HTTP functions need but the build queue.</summary>
     public static IServiceCollection AddRegistryHttp(this IServiceCollection services, IConfiguration config)
@@ -28,6 +29,11 @@ public static class RegistryHosting
         services.AddRegistryStorage(config);
         services.AddSettings<SourceOptions>();
         services.AddSettings<BuildWaitOptions>();
+        services.AddSettings<AuthOptions>();
+        services.AddSingleton(sp => new RegistryUsers(RegistryUsers.Load(sp.GetRequiredService<AuthOptions>(), []), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<RegistryTokens>();
+        services.AddSingleton<RegistryAuth>();
+        services.AddSingleton<TokenHandler>();
         services.AddHttpClient();
         services.AddSingleton(sp =>
         {
@@ -69,5 +75,9 @@ public static class RegistryHosting
             storage.Name,
             services.GetService<AzureStorageOptions>() is { } azure ? $"container {azure.Container}" : Path.GetFullPath(services.GetRequiredService<StorageOptions>().Path),
             queue.Name, sources.RevisionCacheSeconds, extra ?? "");
+        var auth = services.GetRequiredService<AuthOptions>();
+        logger.LogInformation(
+            "authentication {AuthMode}; {Users} users; anonymous pull {AnonymousPull}",
+            auth.Mode, services.GetRequiredService<RegistryUsers>().Count, auth.AllowsAnonymousPull ? "allowed" : "refused");
     }
 }

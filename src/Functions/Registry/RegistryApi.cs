@@ -5,14 +5,19 @@
 //
 //   registry         GET HEAD OPTIONS         v2/{*path}   manifests, blobs, referrers, tags, catalog
 //   registry-writes  POST PUT PATCH DELETE    v2/{*path}   405 UNSUPPORTED: pull only
-//   registry-base    GET HEAD OPTIONS         v2           the base endpoint, always 200
+//   registry-base    GET HEAD OPTIONS         v2           the base endpoint: 200 (401 to a client that must log in)
 //   landing          GET HEAD                 /            the landing page
 //   failures         GET HEAD                 failures     recent failures as JSON
+//   token            GET HEAD                 token        bearer tokens for NIXERY_AUTH=token (Auth/TokenHandler.cs)
 //
 // host.json has an empty route prefix, so the routes are the paths clients use. "/" is the
 // optional, empty parameter route "{ignored:maxlength(0)?}" because a function's route cannot
 // be empty. Every answer goes through RegistryResult: the API version header on each, and a
-// RegistryException turned into the registry error body in one place.
+// RegistryException turned into the registry error body in one place. With authentication on
+// (NIXERY_AUTH, Auth/AuthOptions.cs) every GET and HEAD under /v2 passes Auth/RegistryAuth.cs
+// first, with the scope it needs (repository:<name>:pull, registry:catalog:* for _catalog, none
+// for /v2/ itself), and the web pages need a user; OPTIONS and the 405 of a write stay open, as
+// they show nothing.
 //
 // OPTIONS answers 200 with `Allow: GET, HEAD, OPTIONS`, and so does the 405 of a write: the
 // Allow header lists what is supported, never what is refused (RFC 9110 §10.2.1, §15.5.6).
@@ -26,6 +31,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Azure.Functions.Worker;
 using Nixery.Core.Errors;
+using Nixery.Functions.Auth;
 using Nixery.Functions.Web;
 
 namespace Nixery.Functions.Registry;
@@ -37,7 +43,9 @@ public sealed class RegistryApi(
     TagsHandler tags,
     CatalogHandler catalog,
     LandingPageHandler page,
-    FailuresHandler failures)
+    FailuresHandler failures,
+    RegistryAuth auth,
+    TokenHandler token)
 {
     public const string Prefix = "/v2";
 
@@ -46,30 +54,33 @@ public sealed class RegistryApi(
 
     [Function("registry")]
     public IResult Registry([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "options", Route = "v2/{*path}")] HttpRequest request) =>
-        new RegistryResult(context =>
+        new RegistryResult(async context =>
         {
             RefuseDotSegments(context);
             // The path after /v2/, from the request itself (the same behind either host).
             var path = context.Request.Path.Value is { } full && full.StartsWith(Prefix, StringComparison.Ordinal) ? full[Prefix.Length..].TrimStart('/') : "";
             if (path.Length == 0)
             {
-                return Base(context);
+                await BaseAsync(context);
+                return;
             }
 
             var parsed = RegistryPath.Parse(path);
             if (HttpMethods.IsOptions(context.Request.Method))
             {
-                return Options(context);
+                await Options(context);
+                return;
             }
 
-            return parsed.Kind switch
+            await auth.RequireAsync(context, parsed.Kind == ResourceKind.Catalog ? AccessScope.Catalog : AccessScope.PullOf(parsed.Name));
+            await (parsed.Kind switch
             {
                 ResourceKind.Manifest => manifests.HandleAsync(context, parsed),
                 ResourceKind.Blob => blobs.HandleAsync(context, parsed),
                 ResourceKind.Referrers => referrers.HandleAsync(context, parsed),
                 ResourceKind.Tags => tags.HandleAsync(context, parsed),
                 _ => catalog.HandleAsync(context),
-            };
+            });
         });
 
     [Function("registry-writes")]
@@ -81,29 +92,49 @@ public sealed class RegistryApi(
                 new Dictionary<string, string> { ["Allow"] = Allowed }));
 
     [Function("registry-base")]
-    public static IResult RegistryBase([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "options", Route = "v2")] HttpRequest request) =>
-        new RegistryResult(Base);
+    public IResult RegistryBase([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "options", Route = "v2")] HttpRequest request) =>
+        new RegistryResult(BaseAsync);
 
     [Function("landing")]
     public IResult Landing([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "{ignored:maxlength(0)?}")] HttpRequest request) =>
-        new RegistryResult(page.HandleAsync);
+        new RegistryResult(async context =>
+        {
+            await auth.RequireUserAsync(context);
+            await page.HandleAsync(context);
+        });
 
     [Function("failures")]
     public IResult Failures([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "failures")] HttpRequest request) =>
-        new RegistryResult(failures.HandleAsync);
+        new RegistryResult(async context =>
+        {
+            await auth.RequireUserAsync(context);
+            await failures.HandleAsync(context);
+        });
 
-    /// <summary>GET /v2/: 200 with the API version header, always; clients probe it first.</summary>
-    private static Task Base(HttpContext context)
+    [Function("token")]
+    public IResult Token([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "token")] HttpRequest request) =>
+        new RegistryResult(token.HandleAsync);
+
+    /// <summary>GET /v2/: 200 with the API version header to an authenticated client (any
+    /// client with authentication off); clients probe it first, and a 401 here is how they
+    /// learn where to log in.</summary>
+    private async Task BaseAsync(HttpContext context)
     {
         if (HttpMethods.IsOptions(context.Request.Method))
         {
-            return Options(context);
+            await Options(context);
+            return;
         }
+
+        await auth.RequireAsync(context, needed: null);
 
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = 2;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.WriteAsync("{}", context.RequestAborted);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.WriteAsync("{}", context.RequestAborted);
+        }
     }
 
     /// <summary>OPTIONS: what the resource supports, and no body.</summary>
