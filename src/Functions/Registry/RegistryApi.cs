@@ -8,11 +8,16 @@
 //   registry-base    GET HEAD OPTIONS         v2           the base endpoint, always 200
 //   landing          GET HEAD                 /            the landing page
 //   failures         GET HEAD                 failures     recent failures as JSON
+//   health           GET HEAD                 healthz      200 when the storage answers, else 503
 //
 // host.json has an empty route prefix, so the routes are the paths clients use. "/" is the
 // optional, empty parameter route "{ignored:maxlength(0)?}" because a function's route cannot
-// be empty. Every answer goes through RegistryResult: the API version header on each, and a
-// RegistryException turned into the registry error body in one place.
+// be empty. Every answer goes through RegistryResult: the API version header on each, a
+// RegistryException turned into the registry error body in one place, the request's budget
+// (RequestBudget), and a storage outage or timeout answered 503 UNAVAILABLE with Retry-After,
+// never 500 (StorageHealth; issue 16). While the storage is known to be unreachable, registry
+// requests are answered 503 at once after one shared probe a second; /v2/ answers 200 always,
+// since clients probe it first (ARCHITECTURE.md).
 //
 // OPTIONS answers 200 with `Allow: GET, HEAD, OPTIONS`, and so does the 405 of a write: the
 // Allow header lists what is supported, never what is refused (RFC 9110 §10.2.1, §15.5.6).
@@ -23,9 +28,12 @@
 // the Functions host the host's own Kestrel has already resolved them before it forwards the
 // request, so there the app never sees them (README, "Deploy to Azure").
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#endpoints
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Azure.Functions.Worker;
 using Nixery.Core.Errors;
+using Nixery.Core.Storage;
+using Nixery.Functions.Builds;
 using Nixery.Functions.Web;
 
 namespace Nixery.Functions.Registry;
@@ -37,7 +45,9 @@ public sealed class RegistryApi(
     TagsHandler tags,
     CatalogHandler catalog,
     LandingPageHandler page,
-    FailuresHandler failures)
+    FailuresHandler failures,
+    StorageHealth health,
+    BuildWaitOptions wait)
 {
     public const string Prefix = "/v2";
 
@@ -46,30 +56,45 @@ public sealed class RegistryApi(
 
     [Function("registry")]
     public IResult Registry([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "options", Route = "v2/{*path}")] HttpRequest request) =>
-        new RegistryResult(context =>
+        new RegistryResult(async context =>
         {
             RefuseDotSegments(context);
             // The path after /v2/, from the request itself (the same behind either host).
             var path = context.Request.Path.Value is { } full && full.StartsWith(Prefix, StringComparison.Ordinal) ? full[Prefix.Length..].TrimStart('/') : "";
             if (path.Length == 0)
             {
-                return Base(context);
+                await Base(context);
+                return;
             }
 
             var parsed = RegistryPath.Parse(path);
             if (HttpMethods.IsOptions(context.Request.Method))
             {
-                return Options(context);
+                await Options(context);
+                return;
             }
 
-            return parsed.Kind switch
+            if (health.IsKnownUnreachable && !await health.CheckAsync(context.RequestAborted))
+            {
+                throw health.Unavailable();
+            }
+
+            if (parsed.Kind == ResourceKind.Manifest && context.Features.Get<RequestBudget>() is { } budget)
+            {
+                // A manifest by tag may wait for its build: NIXERY_BUILD_WAIT, plus
+                // NIXERY_RETRY_AFTER for a build about to end (BuildCoordinator).
+                var waiting = wait.BuildWait + TimeSpan.FromSeconds(wait.RetryAfterSeconds);
+                budget.SetBudget(waiting > RequestBudget.Default ? waiting : RequestBudget.Default);
+            }
+
+            await (parsed.Kind switch
             {
                 ResourceKind.Manifest => manifests.HandleAsync(context, parsed),
                 ResourceKind.Blob => blobs.HandleAsync(context, parsed),
                 ResourceKind.Referrers => referrers.HandleAsync(context, parsed),
                 ResourceKind.Tags => tags.HandleAsync(context, parsed),
                 _ => catalog.HandleAsync(context),
-            };
+            });
         });
 
     [Function("registry-writes")]
@@ -91,6 +116,41 @@ public sealed class RegistryApi(
     [Function("failures")]
     public IResult Failures([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "failures")] HttpRequest request) =>
         new RegistryResult(failures.HandleAsync);
+
+    /// <summary>The storage's health, for load balancers and probes (Container Apps, Kubernetes):
+    /// 200 when one small storage request succeeds now (a probe shared by concurrent callers,
+    /// reused for a second), else 503 with Retry-After; the body names the storage:
+    /// {"storage":"reachable"|"unreachable","backend":"azure-blob","location":"container … at …"}.</summary>
+    [Function("health")]
+    public IResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "healthz")] HttpRequest request) =>
+        new RegistryResult(async context =>
+        {
+            var reachable = await health.CheckAsync(context.RequestAborted);
+            using var body = new MemoryStream();
+            using (var json = new Utf8JsonWriter(body))
+            {
+                json.WriteStartObject();
+                json.WriteString("storage", reachable ? "reachable" : "unreachable");
+                json.WriteString("backend", health.Backend);
+                json.WriteString("location", health.Location);
+                json.WriteEndObject();
+            }
+
+            var response = context.Response;
+            response.StatusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+            response.ContentType = "application/json";
+            response.ContentLength = body.Length;
+            response.Headers.CacheControl = "no-store";
+            if (!reachable)
+            {
+                response.Headers.RetryAfter = StorageHealth.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                await response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), context.RequestAborted);
+            }
+        });
 
     /// <summary>GET /v2/: 200 with the API version header, always; clients probe it first.</summary>
     private static Task Base(HttpContext context)
@@ -132,19 +192,43 @@ public sealed class RegistryApi(
 }
 
 /// <summary>Runs a handler that writes the response itself, with the API version header on
-/// every answer and any RegistryException written as the registry error body.</summary>
+/// every answer, within the request's budget (RequestBudget), and any RegistryException
+/// written as the registry error body; a storage outage or timeout (StorageHealth.IsOutage,
+/// the budget's end among them) is written as 503 UNAVAILABLE, not left to become a 500.</summary>
 public sealed class RegistryResult(Func<HttpContext, Task> handler) : IResult
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        var aborted = httpContext.RequestAborted;
+        var health = httpContext.RequestServices.GetService<StorageHealth>();
+        using var budget = new RequestBudget(RequestBudget.Default, aborted);
+        httpContext.Features.Set(budget);
+        httpContext.Response.OnStarting(() =>
+        {
+            budget.Disarm();
+            return Task.CompletedTask;
+        });
+        httpContext.RequestAborted = budget.Token;
         try
         {
             await handler(httpContext);
         }
         catch (RegistryException error) when (!httpContext.Response.HasStarted)
         {
+            httpContext.RequestAborted = aborted;
             await ErrorWriter.WriteAsync(httpContext, error);
+        }
+        catch (Exception fault) when (!httpContext.Response.HasStarted && health is not null && health.IsOutage(fault, aborted))
+        {
+            httpContext.RequestAborted = aborted;
+            health.ReportFault(fault);
+            await ErrorWriter.WriteAsync(httpContext, health.Unavailable());
+        }
+        finally
+        {
+            httpContext.RequestAborted = aborted;
+            httpContext.Features.Set<RequestBudget>(null);
         }
     }
 }
