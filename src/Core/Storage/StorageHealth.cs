@@ -96,6 +96,15 @@ public sealed class StorageHealth(IStorageBackend storage, ILogger<StorageHealth
     /// <summary>Records that a call failed with an outage (logged once per change of state).</summary>
     public void ReportFault(Exception fault)
     {
+        lock (_gate)
+        {
+            // A fault is newer news than a finished probe: the next check probes again.
+            if (_probe is { IsCompleted: true })
+            {
+                _probe = null;
+            }
+        }
+
         if (Interlocked.Exchange(ref _state, Unreachable) != Unreachable)
         {
             logger.LogWarning("storage {Backend} at {Storage} is unreachable: {Reason}", storage.Name, storage.Location, Reason(fault));

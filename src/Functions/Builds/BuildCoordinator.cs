@@ -15,11 +15,12 @@
 // finished while the request waited is served, never answered 429.
 //
 // Storage faults (issue 16): before the job is enqueued, an outage fails the request, which
-// RegistryResult answers 503 UNAVAILABLE. Once the build is waited for, each storage read is
-// bounded by the time left in the wait plus ReadGrace (real clock: it bounds network calls),
-// and a read that fails or is cut off is no news: the wait goes on, and at its end the answer
-// is 429 with Retry-After as for any build still running. So a manifest request answers within
-// its wait + 2 × ReadGrace however storage hangs, never 500.
+// RegistryResult answers 503 UNAVAILABLE. Once the build is waited for, no storage read runs
+// past the wait's end plus ReadGrace (real clock: it bounds network calls; a test's fake clock
+// moves the wait, not the network), and a read that fails or is cut off is no news: the wait
+// goes on, and at its end the answer is 429 with Retry-After as for any build still running.
+// So a manifest request answers within its wait + ReadGrace however storage hangs, never 500.
+using System.Diagnostics;
 using Nixery.Core.Builds;
 using Nixery.Core.Errors;
 using Nixery.Core.Names;
@@ -53,6 +54,8 @@ public sealed class BuildCoordinator(
         // The wait is counted from the request's arrival here, so time spent on the first
         // reads is part of it, not added to it.
         var deadline = time.GetUtcNow() + wait.BuildWait;
+        // The same end on the real clock, past which no storage read of the wait may run.
+        var readsEnd = Stopwatch.GetTimestamp() + (long)((wait.BuildWait + ReadGrace).TotalSeconds * Stopwatch.Frequency);
         var key = ImageKeys.For(image, resolved);
         if (await store.GetImageAsync(key, ct) is { } built)
         {
@@ -80,12 +83,12 @@ public sealed class BuildCoordinator(
         while (true)
         {
             var settled = events.WhenSettled(key);
-            if (await ReadWithinAsync(c => store.GetImageAsync(key, c), deadline, ct) is { } done)
+            if (await ReadWithinAsync(c => store.GetImageAsync(key, c), readsEnd, ct) is { } done)
             {
                 return done;
             }
 
-            var current = await ReadWithinAsync(c => ledger.GetAsync(key, c), deadline, ct);
+            var current = await ReadWithinAsync(c => ledger.GetAsync(key, c), readsEnd, ct);
             if (current is { State: BuildState.Failed } failed && !ledger.IsStale(failed))
             {
                 throw Failure(image, failed);
@@ -100,12 +103,13 @@ public sealed class BuildCoordinator(
                 {
                     logger.LogInformation("image {Image} is nearly built ({Ready}/{Total} layers); waiting {More} more", image.Name, current?.LayersReady, current?.LayersTotal, more);
                     deadline = now + more;
+                    readsEnd = Stopwatch.GetTimestamp() + (long)((more + ReadGrace).TotalSeconds * Stopwatch.Frequency);
                     extended = true;
                     continue;
                 }
 
                 // The build may have ended since the image was last looked for.
-                if (await ReadWithinAsync(c => store.GetImageAsync(key, c), deadline, ct) is { } finished)
+                if (await ReadWithinAsync(c => store.GetImageAsync(key, c), readsEnd, ct) is { } finished)
                 {
                     return finished;
                 }
@@ -161,14 +165,21 @@ public sealed class BuildCoordinator(
         return new WaitDecision(null, (int)Math.Clamp(Math.Ceiling(left.TotalSeconds), 1, retryAfterSeconds));
     }
 
-    /// <summary>One storage read of the wait, cut off ReadGrace after the deadline; an outage or
-    /// a read cut off is null (no news), reported to StorageHealth once per change of state.</summary>
-    private async Task<T?> ReadWithinAsync<T>(Func<CancellationToken, Task<T?>> read, DateTimeOffset deadline, CancellationToken ct)
+    /// <summary>One storage read of the wait, cut off at <paramref name="readsEnd"/> (a Stopwatch
+    /// timestamp: the wait's end plus ReadGrace, on the real clock) and not begun after it; an
+    /// outage or a read cut off is null (no news), reported to StorageHealth once per change of
+    /// state. So hung reads never add up past the wait's end.</summary>
+    private async Task<T?> ReadWithinAsync<T>(Func<CancellationToken, Task<T?>> read, long readsEnd, CancellationToken ct)
         where T : class
     {
-        var left = deadline - time.GetUtcNow();
+        var left = TimeSpan.FromSeconds((double)(readsEnd - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+        if (left <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bounded.CancelAfter((left > TimeSpan.Zero ? left : TimeSpan.Zero) + ReadGrace);
+        bounded.CancelAfter(left);
         try
         {
             return await read(bounded.Token);
