@@ -165,6 +165,48 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task FunctionAppStartsWithoutStorageAnswers503ThenEnqueuesOnceStorageComes()
+    {
+        // The host's own storage (AzureWebJobsStorage) runs; the registry's account does not yet.
+        await using var hostStorage = await Azurite.StartAsync();
+        var (blobPort, queuePort) = Azurite.FreePorts();
+        var settings = new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = hostStorage.ConnectionString,
+            ["NIXERY_STORAGE_BACKEND"] = "azure",
+            ["AZURE_STORAGE_CONNECTION_STRING"] = Azurite.ConnectionStringFor(blobPort, queuePort),
+            ["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir,
+            ["NIXERY_BUILD_WAIT"] = "0",
+        };
+        await using var host = await FunctionsHost.FunctionsHost.StartAsync(new FunctionsHost.FunctionsHostOptions
+        {
+            Name = "http",
+            AppDirectory = FunctionsHostFixture.AppDirectory,
+            AppSettings = settings,
+        });
+        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+
+        var (v2, v2Elapsed) = await TimedGetAsync(client, "/v2/");
+        Assert.Equal(HttpStatusCode.OK, v2.StatusCode);
+        var (manifest, manifestElapsed) = await TimedGetAsync(client, "/v2/outage/shell/manifests/latest");
+        var message = await AssertUnavailableAsync(manifest);
+        Assert.Contains($"http://127.0.0.1:{blobPort}/{Azurite.AccountName}", message, StringComparison.Ordinal);
+        Assert.InRange(manifestElapsed, TimeSpan.Zero, RequestBudget.Default + Slack);
+        var (health, _) = await TimedGetAsync(client, "/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        output.WriteLine($"storage down, function app: /v2/ 200 in {v2Elapsed.TotalMilliseconds:0} ms; manifest 503 in {manifestElapsed.TotalMilliseconds:0} ms");
+
+        await using var azurite = await Azurite.StartAtAsync(blobPort, queuePort, _folder.Combine("azurite"));
+        await UntilHealthyAsync(client);
+
+        // The same worker process claims the build and sends the job to the queue it creates now.
+        var (building, _) = await TimedGetAsync(client, "/v2/outage/shell/manifests/latest");
+        await ErrorAssert.HasErrorAsync(building, HttpStatusCode.TooManyRequests, "TOOMANYREQUESTS");
+        var queue = new Azure.Storage.Queues.QueueClient(azurite.ConnectionString, Core.Azure.AzureQueueOptions.DefaultQueueName);
+        Assert.Equal(1, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
     public void Dispose() => _folder.Dispose();
 
     private static Dictionary<string, string?> Settings(int blobPort, int queuePort) => new()
