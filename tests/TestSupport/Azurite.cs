@@ -91,19 +91,29 @@ public sealed partial class Azurite : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            (await ProcessRunner.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess("kill -TERM");
+            await SignalAsync("TERM");
             await _process.WaitForExitAsync().WaitAsync(StartTimeout);
         }
     }
 
     /// <summary>SIGSTOP: the ports stay open and the kernel still accepts connections, but no
     /// request is answered until <see cref="ResumeAsync"/>: a storage account that hangs.</summary>
-    public async Task PauseAsync() =>
-        (await ProcessRunner.RunAsync("kill", ["-STOP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess("kill -STOP");
+    public Task PauseAsync() => SignalAsync("STOP");
 
     /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
-    public async Task ResumeAsync() =>
-        (await ProcessRunner.RunAsync("kill", ["-CONT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess("kill -CONT");
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    /// <summary>kill(1) with <paramref name="signal"/> to this Azurite (no ProcessRunner: this file
+    /// is also compiled into the host emulator's tests on its own).</summary>
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}");
+        }
+    }
 
     /// <summary>Starts Azurite; <paramref name="extraArguments"/> are added to its command line
     /// (e.g. "--oauth basic --cert … --key …", which also makes the endpoints https).</summary>
