@@ -67,13 +67,13 @@ public sealed class BuildWorker(
         }
         catch (Exception e) when (lease.DequeueCount < options.MaxDequeueCount)
         {
-            if (health.IsOutage(e, stoppingToken))
-            {
-                health.ReportFault(e);
-                logger.LogInformation("build {JobId} of {Image} stopped by a storage outage; it waits for the storage, then runs again", job.JobId, job.Image.Name);
-            }
-
             await lease.AbandonAsync();
+            // A network error may be a package source's as well as the storage's: a probe of
+            // the storage says which (and logs the change of state if it is the storage).
+            if (health.IsOutage(e, stoppingToken) && !await health.CheckAsync(CancellationToken.None))
+            {
+                logger.LogInformation("build {JobId} of {Image} stopped by a storage outage; it runs again once the storage answers", job.JobId, job.Image.Name);
+            }
         }
         catch (Exception)
         {
