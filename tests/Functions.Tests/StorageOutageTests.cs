@@ -8,7 +8,9 @@
 //   - no answer is a 500 while storage is hung or down, during a warm pull and while a
 //     manifest request waits for a build, and each answer arrives within its budget + 2 s
 //     (RequestBudget: 10 s; a manifest max(10 s, NIXERY_BUILD_WAIT + NIXERY_RETRY_AFTER));
-//     after Azurite returns, the pull succeeds and the bytes hash to their digests.
+//     after Azurite returns, the pull succeeds and the bytes hash to their digests;
+//   - the embedded worker waits for the storage and logs one line when it goes and one when
+//     it is back; the HTTP function app under the host emulator starts without it too.
 // Elapsed times are written to the test output; only the budget bound is asserted. Nothing
 // waits by sleeping: the tests poll conditions (health 200, the build claimed) with a cap.
 using System.Diagnostics;
@@ -166,6 +168,25 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task EmbeddedWorkerWaitsForStorageAndLogsOneLineWhenItGoesAndOneWhenItIsBack()
+    {
+        var (blobPort, queuePort) = Azurite.FreePorts();
+        var health = new HealthLines();
+        var settings = Settings(blobPort, queuePort);
+        settings["NIXERY_WORKERS"] = "1";
+        await using var registry = await RegistryInstance.StartAsync(
+            _folder.Combine("storage"), settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(health));
+
+        // The worker loop (and the staging sweeper) find the storage gone: one line, not one a try.
+        Assert.Contains(" is unreachable: ", await health.NextAsync(), StringComparison.Ordinal);
+        await using var azurite = await Azurite.StartAtAsync(blobPort, queuePort, _folder.Combine("azurite"));
+        Assert.EndsWith(" is reachable again", await health.NextAsync(), StringComparison.Ordinal);
+        using var client = NoRedirects(registry);
+        var (v2, _) = await TimedGetAsync(client, "/v2/");
+        Assert.Equal(HttpStatusCode.OK, v2.StatusCode);
+    }
+
+    [Fact]
     public async Task FunctionAppStartsWithoutStorageAnswers503ThenEnqueuesOnceStorageComes()
     {
         // The host's own storage (AzureWebJobsStorage) runs; the registry's account does not yet.
@@ -267,6 +288,31 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(clock.Elapsed < PollCap, $"{what} did not happen within {PollCap}");
             await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    /// <summary>The lines StorageHealth logs, one after another, as events to wait for.</summary>
+    private sealed class HealthLines : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) =>
+            categoryName == typeof(StorageHealth).FullName ? new Lines(_lines.Writer) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        /// <summary>The next line, within PollCap (a bound, not a wait).</summary>
+        public async Task<string> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(PollCap);
+
+        public void Dispose() => _lines.Writer.TryComplete();
+
+        private sealed class Lines(System.Threading.Channels.ChannelWriter<string> writer) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                writer.TryWrite(formatter(state, exception));
         }
     }
 
