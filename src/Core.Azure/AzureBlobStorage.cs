@@ -18,6 +18,13 @@
 //                                the account key when there is one, else with a cached user
 //                                delegation key (managed identity); null ("stream it
 //                                yourself") when reached through a SAS connection string.
+//   start without storage        Create makes no network call; the container is created by
+//                                the first call that needs it, tried again until it succeeds
+//                                once, then remembered (issue 16: a process must start and
+//                                answer 503 while the account is unreachable).
+//   bounded calls                two clients over the same container: small requests on the
+//                                interactive one, streamed uploads on the bulk one, each with
+//                                StorageCallPolicy's retries and per-try network timeout.
 using System.Runtime.CompilerServices;
 using global::Azure;
 using global::Azure.Storage.Blobs;
@@ -44,34 +51,84 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
     private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromDays(2);
 
     private readonly BlobContainerClient _container;
+    private readonly BlobContainerClient _bulk;
     private readonly TimeSpan _sasExpiry;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _keyLock = new(1, 1);
+    private readonly Lock _createGate = new();
+    private Task? _created;
     private UserDelegationKey? _delegationKey;
 
-    private AzureBlobStorage(BlobContainerClient container, TimeSpan sasExpiry, TimeProvider time)
+    private AzureBlobStorage(BlobContainerClient container, BlobContainerClient bulk, TimeSpan sasExpiry, TimeProvider time)
     {
         _container = container;
+        _bulk = bulk;
         _sasExpiry = sasExpiry;
         _time = time;
     }
 
     public string Name => "azure-blob";
 
-    /// <summary>Creates the container (private access) if it does not exist yet, then the backend.</summary>
-    public static async Task<AzureBlobStorage> CreateAsync(BlobContainerClient container, TimeSpan sasExpiry, CancellationToken cancellationToken, TimeProvider? time = null)
+    /// <summary>"container &lt;name&gt; at &lt;account endpoint&gt;" (no SAS query: it is a secret).</summary>
+    public string Location => $"container {_container.Name} at {_container.Uri.GetLeftPart(UriPartial.Path)}";
+
+    /// <summary>The backend, without a network call: the container is created when first needed.
+    /// <paramref name="bulk"/>: a client of the same container for streamed uploads (a longer
+    /// per-try timeout, StorageCallPolicy); <paramref name="container"/> when not given.</summary>
+    public static AzureBlobStorage Create(BlobContainerClient container, TimeSpan sasExpiry, TimeProvider? time = null, BlobContainerClient? bulk = null)
     {
         if (sasExpiry <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(sasExpiry), sasExpiry, "the SAS expiry must be positive");
         }
 
-        await container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken);
-        return new AzureBlobStorage(container, sasExpiry, time ?? TimeProvider.System);
+        if (bulk is not null && bulk.Uri != container.Uri)
+        {
+            throw new ArgumentException($"the bulk client is for {bulk.Uri}, not the container {container.Uri}", nameof(bulk));
+        }
+
+        return new AzureBlobStorage(container, bulk ?? container, sasExpiry, time ?? TimeProvider.System);
+    }
+
+    /// <summary>Creates the container (private access) if it does not exist yet, then the backend.</summary>
+    public static async Task<AzureBlobStorage> CreateAsync(BlobContainerClient container, TimeSpan sasExpiry, CancellationToken cancellationToken, TimeProvider? time = null)
+    {
+        var backend = Create(container, sasExpiry, time);
+        await backend.EnsureContainerAsync(cancellationToken);
+        return backend;
+    }
+
+    /// <summary>The container exists, then one small request (its properties).</summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        await _container.GetPropertiesAsync(cancellationToken: cancellationToken);
+    }
+
+    /// <summary>The SDK's transient answers (Azure Storage's retry guidance): no response at all
+    /// (status 0: connection refused, reset, a per-try timeout), 408, 429 and 5xx; and an I/O
+    /// error while a response body streams.</summary>
+    public bool IsOutage(Exception fault) =>
+        fault is RequestFailedException { Status: 0 or 408 or 429 or >= 500 } or IOException;
+
+    /// <summary>Creates the container if missing: once, shared by concurrent callers, tried
+    /// again by the next call if it failed, and remembered once it succeeded.</summary>
+    private Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        lock (_createGate)
+        {
+            if (_created is null || _created.IsFaulted || _created.IsCanceled)
+            {
+                _created = _container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: CancellationToken.None);
+            }
+
+            return _created.IsCompletedSuccessfully ? Task.CompletedTask : _created.WaitAsync(cancellationToken);
+        }
     }
 
     public async Task<BlobProperties?> StatAsync(string path, CancellationToken cancellationToken)
     {
+        await EnsureContainerAsync(cancellationToken);
         try
         {
             var props = (await Blob(path).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
@@ -85,6 +142,7 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
 
     public async Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken)
     {
+        await EnsureContainerAsync(cancellationToken);
         try
         {
             // One ranged GET is a consistent snapshot: small objects — status records and
@@ -138,11 +196,13 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
             HttpHeaders = Headers(contentType),
             TransferOptions = new global::Azure.Storage.StorageTransferOptions { InitialTransferSize = BlockSize, MaximumTransferSize = BlockSize },
         };
-        await Blob(path).UploadAsync(content, options, cancellationToken);
+        await EnsureContainerAsync(cancellationToken);
+        await _bulk.GetBlobClient(path).UploadAsync(content, options, cancellationToken);
     }
 
     public async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
     {
+        await EnsureContainerAsync(cancellationToken);
         try
         {
             await UploadSmallAsync(path, content, contentType, new BlobRequestConditions { IfNoneMatch = ETag.All }, cancellationToken);
@@ -156,6 +216,7 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
 
     public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
     {
+        await EnsureContainerAsync(cancellationToken);
         try
         {
             await UploadSmallAsync(path, content, contentType, new BlobRequestConditions { IfMatch = new ETag(expectedETag) }, cancellationToken);
@@ -168,17 +229,22 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
         }
     }
 
-    public Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken)
+    public async Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken)
     {
-        var staging = _container.GetBlockBlobClient(StorageLayout.Staging(Guid.NewGuid().ToString("N")));
-        return Task.FromResult<IStagedUpload>(new StagedUpload(this, staging, new BlockUploadStream(staging, BlockSize)));
+        await EnsureContainerAsync(cancellationToken);
+        var staging = _bulk.GetBlockBlobClient(StorageLayout.Staging(Guid.NewGuid().ToString("N")));
+        return new StagedUpload(this, staging, new BlockUploadStream(staging, BlockSize));
     }
 
-    public async Task DeleteAsync(string path, CancellationToken cancellationToken) =>
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken);
         await Blob(path).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+    }
 
     public async Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken)
     {
+        await EnsureContainerAsync(cancellationToken);
         try
         {
             return await Blob(path).DeleteIfExistsAsync(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = new ETag(expectedETag) }, cancellationToken);
@@ -194,6 +260,7 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
         // The service lists in UTF-8 byte order, which is ordinal for the ASCII paths of
         // StorageLayout; sorting again makes the order the contract's whatever the names.
         var found = new List<(string Path, DateTimeOffset Modified)>();
+        await EnsureContainerAsync(cancellationToken);
         await foreach (var item in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken))
         {
             found.Add((item.Name, item.Properties.LastModified ?? DateTimeOffset.MinValue));

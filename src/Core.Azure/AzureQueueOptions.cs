@@ -95,10 +95,11 @@ public sealed partial class AzureQueueOptions : ICheckedSettings
     }
 
     /// <summary>A client for the account. Messages are encoded by <see cref="AzureStorageQueue"/>
-    /// itself (Base64 of UTF-8 JSON), so the client is left at <see cref="QueueMessageEncoding.None"/>.</summary>
+    /// itself (Base64 of UTF-8 JSON), so the client is left at <see cref="QueueMessageEncoding.None"/>;
+    /// retries and timeouts are StorageCallPolicy's.</summary>
     public QueueServiceClient CreateServiceClient()
     {
-        var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
+        var clientOptions = StorageCallPolicy.Queues();
         if (ConnectionString is { } connectionString)
         {
             return new QueueServiceClient(connectionString, clientOptions);

@@ -78,12 +78,13 @@ public sealed partial class AzureStorageOptions : ICheckedSettings
     public Uri? BlobUri =>
         BlobUrl is not null && Uri.TryCreate(BlobUrl, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps && string.IsNullOrEmpty(url.Query) ? url : null;
 
-    /// <summary>The container client for these settings; no network call is made here.</summary>
-    public BlobContainerClient CreateContainerClient()
+    /// <summary>The container client for these settings; no network call is made here.
+    /// <paramref name="clientOptions"/>: retries and timeouts (StorageCallPolicy), else the SDK's.</summary>
+    public BlobContainerClient CreateContainerClient(BlobClientOptions? clientOptions = null)
     {
         if (ConnectionString is not null)
         {
-            return new BlobContainerClient(ConnectionString, Container);
+            return new BlobContainerClient(ConnectionString, Container, clientOptions);
         }
 
         if (BlobUri is not { } blobUri)
@@ -95,7 +96,7 @@ public sealed partial class AzureStorageOptions : ICheckedSettings
             ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(ClientId))
             : new DefaultAzureCredential();
         var containerUrl = new Uri(blobUri.AbsoluteUri.TrimEnd('/') + "/" + Container);
-        return new BlobContainerClient(containerUrl, credential);
+        return new BlobContainerClient(containerUrl, credential, clientOptions);
     }
 
     /// <summary>Azure's container-name rule: 3–63 characters, lower-case letters, digits and

@@ -32,7 +32,8 @@ public sealed class AzureStorageQueue : IBuildQueue
     public bool IsDurable => true;
 
     /// <summary>Creates the queue and the poison queue if missing; done once, before the first
-    /// enqueue, and tried again if it failed. Call it at start-up to fail early.</summary>
+    /// enqueue, and tried again if it failed. Not called at start-up: a process must start
+    /// while the account is unreachable (issue 16).</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
         lock (_gate)

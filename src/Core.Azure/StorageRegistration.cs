@@ -22,11 +22,16 @@ public static class StorageRegistration
         if (StorageOptions.UsesAzure(config))
         {
             services.AddSettings<AzureStorageOptions>();
-            // The client is created and its container ensured once, when first needed.
+            // No network call here: the container is created by the first storage call that
+            // needs it (AzureBlobStorage), so the process starts while the account is down.
             services.AddSingleton<IStorageBackend>(sp =>
             {
                 var azure = sp.GetRequiredService<AzureStorageOptions>();
-                return AzureBlobStorage.CreateAsync(azure.CreateContainerClient(), azure.SasExpiry, CancellationToken.None).GetAwaiter().GetResult();
+                return AzureBlobStorage.Create(
+                    azure.CreateContainerClient(StorageCallPolicy.InteractiveBlobs()),
+                    azure.SasExpiry,
+                    sp.GetService<TimeProvider>(),
+                    azure.CreateContainerClient(StorageCallPolicy.BulkBlobs()));
             });
         }
         else
@@ -38,16 +43,15 @@ public static class StorageRegistration
     }
 
     /// <summary>The HTTP function app's build queue: jobs sent to an Azure Storage queue, which
-    /// is created (with its poison queue) when first needed.</summary>
+    /// is created (with its poison queue) by the first enqueue, not at start-up, so the app
+    /// starts while the account is down.</summary>
     public static IServiceCollection AddAzureBuildQueue(this IServiceCollection services)
     {
         services.AddSettings<AzureQueueOptions>();
         services.AddSingleton<IBuildQueue>(sp =>
         {
             var options = sp.GetRequiredService<AzureQueueOptions>();
-            var queue = new AzureStorageQueue(options.CreateServiceClient(), options);
-            queue.EnsureCreatedAsync(CancellationToken.None).GetAwaiter().GetResult();
-            return queue;
+            return new AzureStorageQueue(options.CreateServiceClient(), options);
         });
         return services;
     }

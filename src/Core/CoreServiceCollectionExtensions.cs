@@ -1,6 +1,6 @@
 // Registers what every process (the embedded default, the HTTP function app, the build
 // function app) shares whatever its storage: the typed store over the backend, the build
-// ledger, leases, build events, the clock and the staging sweeper. The backend itself is
+// ledger, leases, build events, the storage's health, the clock and the staging sweeper. The backend itself is
 // chosen by the storage settings (src/Core.Azure/StorageRegistration.cs, which calls this).
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,6 +22,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<BuildLedger>();
         services.AddSingleton<StorageLeases>();
         services.AddSingleton<BuildEvents>();
+        services.AddSingleton<StorageHealth>();
         // Sweep at least as often as an upload may go stale, at most every ten minutes.
         services.AddSingleton(sp =>
         {

@@ -11,6 +11,11 @@
 //   shutdown     the invocation's cancellation token fires; the build stops and throws, so
 //                the job is delivered again
 //
+// While the storage cannot be reached, the function waits for it before it builds, probing with
+// backoff (StorageHealth.WaitUntilReachableAsync, one log line per change of state); the host
+// keeps the message invisible meanwhile, so the delivery is not spent on a build that cannot
+// write. A build that throws on an outage mid-way is delivered again by the host as any other.
+//
 // A build that fails for good (Nix failed, or a message that is no build job) is not retried:
 // the function completes the message and writes a PoisonRecord with the reason to the poison
 // queue through its queue output binding. The queue name is the app setting NIXERY_QUEUE_NAME
@@ -20,10 +25,11 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Worker;
 using Nixery.Core.Queue;
+using Nixery.Core.Storage;
 
 namespace Nixery.Worker;
 
-public sealed class BuildFunction(BuildJobRunner runner, QueueSettings queue, ILogger<BuildFunction> logger)
+public sealed class BuildFunction(BuildJobRunner runner, QueueSettings queue, StorageHealth health, ILogger<BuildFunction> logger)
 {
     public const string Connection = "NixeryStorage";
 
@@ -40,6 +46,7 @@ public sealed class BuildFunction(BuildJobRunner runner, QueueSettings queue, IL
             return new BuildOutput(BuildMessages.Poison(message, reason, dequeueCount));
         }
 
+        await health.WaitUntilReachableAsync(context.CancellationToken);
         var result = await runner.RunAsync(job, dequeueCount, queue.MaxDequeueCount, context.CancellationToken);
         return new BuildOutput(result.Settlement == JobSettlement.Poison ? BuildMessages.Poison(message, result.Reason ?? "failed", dequeueCount) : null);
     }

@@ -5,6 +5,10 @@
 // http://127.0.0.1:<port>"), which leaves no window for another process to take the port
 // between choosing it and binding it. Readiness is read from that same output, bounded by
 // a timeout that fails with everything Azurite printed.
+// For the storage-fault tests (issue 16) it can also keep its account on disk (location) and
+// listen on given ports, so that a test stops it and starts it again at the same endpoint with
+// the same data; and it can be paused (SIGSTOP), which leaves connections open and unanswered,
+// as a storage account that hangs.
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -58,9 +62,65 @@ public sealed partial class Azurite : IAsyncDisposable
         }
     }
 
+    /// <summary>Two free loopback ports for a blob and a queue service that is not running yet
+    /// (a port is free when we let it go; nothing else on this machine takes ports this way).</summary>
+    public static (int Blob, int Queue) FreePorts()
+    {
+        var blob = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        var queue = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        blob.Start();
+        queue.Start();
+        var ports = (((System.Net.IPEndPoint)blob.LocalEndpoint).Port, ((System.Net.IPEndPoint)queue.LocalEndpoint).Port);
+        blob.Stop();
+        queue.Stop();
+        return ports;
+    }
+
+    /// <summary>The connection string of an Azurite on these ports, whether or not it runs.</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort) =>
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{blobPort}/{AccountName};QueueEndpoint=http://127.0.0.1:{queuePort}/{AccountName};";
+
+    /// <summary>Starts Azurite on the given ports with its account kept in the folder
+    /// <paramref name="location"/>, so that another start there has the same data.</summary>
+    public static Task<Azurite> StartAtAsync(int blobPort, int queuePort, string location) =>
+        StartAsync(null, blobPort, queuePort, location);
+
+    /// <summary>Stops the service as SIGTERM does (Azurite saves its metadata and closes its
+    /// ports) and waits for the process to end.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await SignalAsync("TERM");
+            await _process.WaitForExitAsync().WaitAsync(StartTimeout);
+        }
+    }
+
+    /// <summary>SIGSTOP: the ports stay open and the kernel still accepts connections, but no
+    /// request is answered until <see cref="ResumeAsync"/>: a storage account that hangs.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    /// <summary>kill(1) with <paramref name="signal"/> to this Azurite (no ProcessRunner: this file
+    /// is also compiled into the host emulator's tests on its own).</summary>
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}");
+        }
+    }
+
     /// <summary>Starts Azurite; <paramref name="extraArguments"/> are added to its command line
     /// (e.g. "--oauth basic --cert … --key …", which also makes the endpoints https).</summary>
-    public static async Task<Azurite> StartAsync(IReadOnlyList<string>? extraArguments = null)
+    public static Task<Azurite> StartAsync(IReadOnlyList<string>? extraArguments = null) =>
+        StartAsync(extraArguments, 0, 0, null);
+
+    private static async Task<Azurite> StartAsync(IReadOnlyList<string>? extraArguments, int blobPort, int queuePort, string? location)
     {
         var https = extraArguments?.Contains("--cert") ?? false;
         var executable = Path.Combine(RepoPaths.StateDir, "azurite", "node_modules", ".bin", "azurite");
@@ -77,13 +137,14 @@ public sealed partial class Azurite : IAsyncDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         // Azurite cannot leave the table service out, so it gets a free port like the others.
-        foreach (var arg in new[]
-        {
-            "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
-            "--blobHost", "127.0.0.1", "--blobPort", "0",
-            "--queueHost", "127.0.0.1", "--queuePort", "0",
+        string[] persistence = location is null ? ["--inMemoryPersistence"] : ["--location", location];
+        foreach (var arg in persistence.Concat(
+        [
+            "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
+            "--blobHost", "127.0.0.1", "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tableHost", "127.0.0.1", "--tablePort", "0",
-        })
+        ]))
         {
             start.ArgumentList.Add(arg);
         }

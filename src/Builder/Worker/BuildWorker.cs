@@ -5,9 +5,15 @@
 // the next process re-enqueues it on the next pull, since the in-process queue dies with
 // this one). On Azure the same runner is called by the build function's queue trigger
 // instead (src/Worker), and the Functions host settles deliveries.
+//
+// While the storage cannot be reached, a loop waits before it takes the next job, probing
+// with backoff (StorageHealth.WaitUntilReachableAsync: one log line when the storage goes and
+// one when it is back), rather than burning the job's deliveries on builds that cannot write;
+// a build that fails on a storage outage says so in one line, not a stack trace.
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Nixery.Core.Queue;
+using Nixery.Core.Storage;
 
 namespace Nixery.Builder.Worker;
 
@@ -18,6 +24,7 @@ public sealed class BuildWorker(
     BuildJobRunner runner,
     BuildEvents events,
     WorkerOptions options,
+    StorageHealth health,
     ILogger<BuildWorker> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -33,6 +40,7 @@ public sealed class BuildWorker(
             InProcessQueue.Lease lease;
             try
             {
+                await health.WaitUntilReachableAsync(stoppingToken);
                 lease = await queue.ReceiveAsync(stoppingToken);
             }
             catch (OperationCanceledException)
@@ -57,9 +65,15 @@ public sealed class BuildWorker(
             logger.LogInformation("returning job {JobId} of {Image} to the queue on shutdown", job.JobId, job.Image.Name);
             await lease.AbandonAsync();
         }
-        catch (Exception) when (lease.DequeueCount < options.MaxDequeueCount)
+        catch (Exception e) when (lease.DequeueCount < options.MaxDequeueCount)
         {
             await lease.AbandonAsync();
+            // A network error may be a package source's as well as the storage's: a probe of
+            // the storage says which (and logs the change of state if it is the storage).
+            if (health.IsOutage(e, stoppingToken) && !await health.CheckAsync(CancellationToken.None))
+            {
+                logger.LogInformation("build {JobId} of {Image} stopped by a storage outage; it runs again once the storage answers", job.JobId, job.Image.Name);
+            }
         }
         catch (Exception)
         {

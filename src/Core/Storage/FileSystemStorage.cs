@@ -23,6 +23,20 @@ public sealed class FileSystemStorage : IStorageBackend
 
     public string Root => _root;
 
+    public string Location => _root;
+
+    /// <summary>The folder can be written to: staging/ exists (made again if it went away).</summary>
+    public Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.Combine(_root, StorageLayout.StagingPrefix));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An I/O error of the disk or mount (EIO, ENOSPC, a network file system gone) is
+    /// an outage; a missing file is an answer, and never escapes this class as an error.</summary>
+    public bool IsOutage(Exception fault) =>
+        fault is IOException and not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException);
+
     public Task<BlobProperties?> StatAsync(string path, CancellationToken cancellationToken)
     {
         var info = new FileInfo(Resolve(path));

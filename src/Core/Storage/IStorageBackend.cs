@@ -11,6 +11,21 @@ public interface IStorageBackend
     /// <summary>A short name for logs: "filesystem", "azure-blob".</summary>
     string Name { get; }
 
+    /// <summary>Where the storage is, for logs and for the 503 that names it when it cannot be
+    /// reached: the folder, or the container and account endpoint. Never a secret.</summary>
+    string Location => Name;
+
+    /// <summary>One cheap round trip that succeeds only when the storage can be used, making
+    /// what the backend creates lazily (the container) first; throws the backend's own
+    /// exception otherwise. StorageHealth calls it; nothing else needs to.</summary>
+    Task ProbeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Whether <paramref name="fault"/> (one exception of a chain) says the storage
+    /// could not be reached or did not answer, as opposed to a bug or a refused request. The
+    /// network exceptions every backend shares are recognised by StorageHealth; a backend adds
+    /// its own (the Azure SDK's 5xx, the filesystem's I/O errors).</summary>
+    bool IsOutage(Exception fault) => false;
+
     /// <summary>Size, content type and ETag of the object, or null if it does not exist.</summary>
     Task<BlobProperties?> StatAsync(string path, CancellationToken cancellationToken);
 

@@ -9,7 +9,7 @@ namespace Nixery.Core.Storage;
 
 public sealed record StagingSweepOptions(TimeSpan MaxAge, TimeSpan Interval);
 
-public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions options, TimeProvider time, ILogger<StagingSweeper> logger)
+public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions options, TimeProvider time, ILogger<StagingSweeper> logger, StorageHealth? health = null)
     : BackgroundService
 {
     /// <summary>Deletes every staging object older than MaxAge; returns how many.</summary>
@@ -51,9 +51,14 @@ public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions 
                 {
                     await SweepOnceAsync(stoppingToken);
                 }
+                catch (Exception e) when (health is not null && health.IsOutage(e, stoppingToken))
+                {
+                    // Storage unreachable: said once by StorageHealth, not a stack trace a round.
+                    health.ReportFault(e);
+                }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Storage briefly unreachable: try again next round.
+                    // Try again next round.
                     logger.LogWarning(e, "staging sweep of {Backend} failed", storage.Name);
                 }
             }

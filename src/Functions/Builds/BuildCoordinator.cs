@@ -13,6 +13,14 @@
 // the whole 5 s); otherwise the 429's Retry-After is the estimated time left, at most
 // NIXERY_RETRY_AFTER. With NIXERY_BUILD_WAIT 0 the answer stays immediate. A build that
 // finished while the request waited is served, never answered 429.
+//
+// Storage faults (issue 16): before the job is enqueued, an outage fails the request, which
+// RegistryResult answers 503 UNAVAILABLE. Once the build is waited for, no storage read runs
+// past the wait's end plus ReadGrace (real clock: it bounds network calls; a test's fake clock
+// moves the wait, not the network), and a read that fails or is cut off is no news: the wait
+// goes on, and at its end the answer is 429 with Retry-After as for any build still running.
+// So a manifest request answers within its wait + ReadGrace however storage hangs, never 500.
+using System.Diagnostics;
 using Nixery.Core.Builds;
 using Nixery.Core.Errors;
 using Nixery.Core.Names;
@@ -29,16 +37,25 @@ public sealed class BuildCoordinator(
     BuildEvents events,
     BuildWaitOptions wait,
     TimeProvider time,
+    StorageHealth health,
     ILogger<BuildCoordinator> logger)
 {
     /// <summary>How often a waiting request re-reads storage (for builds in other processes).</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How far past the wait's end one storage read may run before it is given up.</summary>
+    public static readonly TimeSpan ReadGrace = TimeSpan.FromSeconds(0.5);
 
     /// <summary>The image record of a built image; builds it first if needed. Throws a
     /// RegistryException with the answer the client should get otherwise.</summary>
     /// <param name="resolved">The package source at the revision the request's tag stands for.</param>
     public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, PackageSource resolved, CancellationToken ct)
     {
+        // The wait is counted from the request's arrival here, so time spent on the first
+        // reads is part of it, not added to it.
+        var deadline = time.GetUtcNow() + wait.BuildWait;
+        // The same end on the real clock, past which no storage read of the wait may run.
+        var readsEnd = Stopwatch.GetTimestamp() + (long)((wait.BuildWait + ReadGrace).TotalSeconds * Stopwatch.Frequency);
         var key = ImageKeys.For(image, resolved);
         if (await store.GetImageAsync(key, ct) is { } built)
         {
@@ -53,7 +70,6 @@ public sealed class BuildCoordinator(
 
         // The wait is timed from before the claim, and so is its first poll: a test's
         // FakeTimeProvider, moved once the job is enqueued, finds that delay to fire.
-        var deadline = time.GetUtcNow() + wait.BuildWait;
         var extended = wait.BuildWait <= TimeSpan.Zero; // a wait of 0 asks for an answer at once
         var poll = extended ? Task.CompletedTask : Task.Delay(wait.BuildWait < PollInterval ? wait.BuildWait : PollInterval, time, ct);
         if (status is null || ledger.IsStale(status))
@@ -67,12 +83,12 @@ public sealed class BuildCoordinator(
         while (true)
         {
             var settled = events.WhenSettled(key);
-            if (await store.GetImageAsync(key, ct) is { } done)
+            if (await ReadWithinAsync(c => store.GetImageAsync(key, c), readsEnd, ct) is { } done)
             {
                 return done;
             }
 
-            var current = await ledger.GetAsync(key, ct);
+            var current = await ReadWithinAsync(c => ledger.GetAsync(key, c), readsEnd, ct);
             if (current is { State: BuildState.Failed } failed && !ledger.IsStale(failed))
             {
                 throw Failure(image, failed);
@@ -87,12 +103,13 @@ public sealed class BuildCoordinator(
                 {
                     logger.LogInformation("image {Image} is nearly built ({Ready}/{Total} layers); waiting {More} more", image.Name, current?.LayersReady, current?.LayersTotal, more);
                     deadline = now + more;
+                    readsEnd = Stopwatch.GetTimestamp() + (long)((more + ReadGrace).TotalSeconds * Stopwatch.Frequency);
                     extended = true;
                     continue;
                 }
 
                 // The build may have ended since the image was last looked for.
-                if (await store.GetImageAsync(key, ct) is { } finished)
+                if (await ReadWithinAsync(c => store.GetImageAsync(key, c), readsEnd, ct) is { } finished)
                 {
                     return finished;
                 }
@@ -146,6 +163,32 @@ public sealed class BuildCoordinator(
         }
 
         return new WaitDecision(null, (int)Math.Clamp(Math.Ceiling(left.TotalSeconds), 1, retryAfterSeconds));
+    }
+
+    /// <summary>One storage read of the wait, cut off at <paramref name="readsEnd"/> (a Stopwatch
+    /// timestamp: the wait's end plus ReadGrace, on the real clock) and not begun after it; an
+    /// outage or a read cut off is null (no news), reported to StorageHealth once per change of
+    /// state. So hung reads never add up past the wait's end.</summary>
+    private async Task<T?> ReadWithinAsync<T>(Func<CancellationToken, Task<T?>> read, long readsEnd, CancellationToken ct)
+        where T : class
+    {
+        var left = TimeSpan.FromSeconds((double)(readsEnd - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+        if (left <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(left);
+        try
+        {
+            return await read(bounded.Token);
+        }
+        catch (Exception e) when (health.IsOutage(e, ct))
+        {
+            health.ReportFault(e);
+            return null;
+        }
     }
 
     private async Task ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)

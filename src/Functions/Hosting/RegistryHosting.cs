@@ -73,7 +73,7 @@ public static class RegistryHosting
         logger.LogInformation(
             "storage {Backend} at {StoragePath}; queue {Queue}; revisions of moving sources kept {RevisionCache} s{Extra}",
             storage.Name,
-            services.GetService<AzureStorageOptions>() is { } azure ? $"container {azure.Container}" : Path.GetFullPath(services.GetRequiredService<StorageOptions>().Path),
+            storage.Location,
             queue.Name, sources.RevisionCacheSeconds, extra ?? "");
         var auth = services.GetRequiredService<AuthOptions>();
         logger.LogInformation(

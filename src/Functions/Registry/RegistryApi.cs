@@ -9,15 +9,20 @@
 //   landing          GET HEAD                 /            the landing page
 //   failures         GET HEAD                 failures     recent failures as JSON
 //   token            GET HEAD                 token        bearer tokens for NIXERY_AUTH=token (Auth/TokenHandler.cs)
+//   health           GET HEAD                 healthz      200 when the storage answers, else 503
 //
 // host.json has an empty route prefix, so the routes are the paths clients use. "/" is the
 // optional, empty parameter route "{ignored:maxlength(0)?}" because a function's route cannot
-// be empty. Every answer goes through RegistryResult: the API version header on each, and a
-// RegistryException turned into the registry error body in one place. With authentication on
-// (NIXERY_AUTH, Auth/AuthOptions.cs) every GET and HEAD under /v2 passes Auth/RegistryAuth.cs
-// first, with the scope it needs (repository:<name>:pull, registry:catalog:* for _catalog, none
-// for /v2/ itself), and the web pages need a user; OPTIONS and the 405 of a write stay open, as
-// they show nothing.
+// be empty. Every answer goes through RegistryResult: the API version header on each, a
+// RegistryException turned into the registry error body in one place, the request's budget
+// (RequestBudget), and a storage outage or timeout answered 503 UNAVAILABLE with Retry-After,
+// never 500 (StorageHealth; issue 16). While the storage is known to be unreachable, registry
+// requests are answered 503 at once after one shared probe a second; /v2/ answers 200 (or 401
+// to a client that must log in) whatever the storage, since clients probe it first.
+// With authentication on (NIXERY_AUTH, Auth/AuthOptions.cs) every GET and HEAD under /v2
+// passes Auth/RegistryAuth.cs first, with the scope it needs (repository:<name>:pull,
+// registry:catalog:* for _catalog, none for /v2/ itself), and the web pages need a user;
+// OPTIONS, the 405 of a write and /healthz stay open, as they show nothing of the images.
 //
 // OPTIONS answers 200 with `Allow: GET, HEAD, OPTIONS`, and so does the 405 of a write: the
 // Allow header lists what is supported, never what is refused (RFC 9110 §10.2.1, §15.5.6).
@@ -28,10 +33,13 @@
 // the Functions host the host's own Kestrel has already resolved them before it forwards the
 // request, so there the app never sees them (README, "Deploy to Azure").
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#endpoints
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Azure.Functions.Worker;
 using Nixery.Core.Errors;
+using Nixery.Core.Storage;
 using Nixery.Functions.Auth;
+using Nixery.Functions.Builds;
 using Nixery.Functions.Web;
 
 namespace Nixery.Functions.Registry;
@@ -45,7 +53,9 @@ public sealed class RegistryApi(
     LandingPageHandler page,
     FailuresHandler failures,
     RegistryAuth auth,
-    TokenHandler token)
+    TokenHandler token,
+    StorageHealth health,
+    BuildWaitOptions wait)
 {
     public const string Prefix = "/v2";
 
@@ -73,6 +83,20 @@ public sealed class RegistryApi(
             }
 
             await auth.RequireAsync(context, parsed.Kind == ResourceKind.Catalog ? AccessScope.Catalog : AccessScope.PullOf(parsed.Name));
+
+            if (health.IsKnownUnreachable && !await health.CheckAsync(context.RequestAborted))
+            {
+                throw health.Unavailable();
+            }
+
+            if (parsed.Kind == ResourceKind.Manifest && context.Features.Get<RequestBudget>() is { } budget)
+            {
+                // A manifest by tag may wait for its build: NIXERY_BUILD_WAIT, plus
+                // NIXERY_RETRY_AFTER for a build about to end (BuildCoordinator).
+                var waiting = wait.BuildWait + TimeSpan.FromSeconds(wait.RetryAfterSeconds);
+                budget.SetBudget(waiting > RequestBudget.Default ? waiting : RequestBudget.Default);
+            }
+
             await (parsed.Kind switch
             {
                 ResourceKind.Manifest => manifests.HandleAsync(context, parsed),
@@ -114,6 +138,41 @@ public sealed class RegistryApi(
     [Function("token")]
     public IResult Token([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "token")] HttpRequest request) =>
         new RegistryResult(token.HandleAsync);
+
+    /// <summary>The storage's health, for load balancers and probes (Container Apps, Kubernetes):
+    /// 200 when one small storage request succeeds now (a probe shared by concurrent callers,
+    /// reused for a second), else 503 with Retry-After; the body names the storage:
+    /// {"storage":"reachable"|"unreachable","backend":"azure-blob","location":"container … at …"}.</summary>
+    [Function("health")]
+    public IResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "healthz")] HttpRequest request) =>
+        new RegistryResult(async context =>
+        {
+            var reachable = await health.CheckAsync(context.RequestAborted);
+            using var body = new MemoryStream();
+            using (var json = new Utf8JsonWriter(body))
+            {
+                json.WriteStartObject();
+                json.WriteString("storage", reachable ? "reachable" : "unreachable");
+                json.WriteString("backend", health.Backend);
+                json.WriteString("location", health.Location);
+                json.WriteEndObject();
+            }
+
+            var response = context.Response;
+            response.StatusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+            response.ContentType = "application/json";
+            response.ContentLength = body.Length;
+            response.Headers.CacheControl = "no-store";
+            if (!reachable)
+            {
+                response.Headers.RetryAfter = StorageHealth.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                await response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), context.RequestAborted);
+            }
+        });
 
     /// <summary>GET /v2/: 200 with the API version header to an authenticated client (any
     /// client with authentication off); clients probe it first, and a 401 here is how they
@@ -163,19 +222,43 @@ public sealed class RegistryApi(
 }
 
 /// <summary>Runs a handler that writes the response itself, with the API version header on
-/// every answer and any RegistryException written as the registry error body.</summary>
+/// every answer, within the request's budget (RequestBudget), and any RegistryException
+/// written as the registry error body; a storage outage or timeout (StorageHealth.IsOutage,
+/// the budget's end among them) is written as 503 UNAVAILABLE, not left to become a 500.</summary>
 public sealed class RegistryResult(Func<HttpContext, Task> handler) : IResult
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        var aborted = httpContext.RequestAborted;
+        var health = httpContext.RequestServices.GetService<StorageHealth>();
+        using var budget = new RequestBudget(RequestBudget.Default, aborted);
+        httpContext.Features.Set(budget);
+        httpContext.Response.OnStarting(() =>
+        {
+            budget.Disarm();
+            return Task.CompletedTask;
+        });
+        httpContext.RequestAborted = budget.Token;
         try
         {
             await handler(httpContext);
         }
         catch (RegistryException error) when (!httpContext.Response.HasStarted)
         {
+            httpContext.RequestAborted = aborted;
             await ErrorWriter.WriteAsync(httpContext, error);
+        }
+        catch (Exception fault) when (!httpContext.Response.HasStarted && health is not null && health.IsOutage(fault, aborted))
+        {
+            httpContext.RequestAborted = aborted;
+            health.ReportFault(fault);
+            await ErrorWriter.WriteAsync(httpContext, health.Unavailable());
+        }
+        finally
+        {
+            httpContext.RequestAborted = aborted;
+            httpContext.Features.Set<RequestBudget>(null);
         }
     }
 }
