@@ -20,7 +20,7 @@ if (args is [PopularityCommand.Name, ..])
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.Configuration.Normalise();
-if (Settings.Problems(builder.Configuration, [.. StorageRegistration.StorageSettings(builder.Configuration), .. BuilderServiceCollectionExtensions.SettingTypes]) is { } error)
+if (Settings.Problems(builder.Configuration, [.. StorageRegistration.StorageSettings(builder.Configuration), .. BuilderServiceCollectionExtensions.SettingTypes, typeof(StatusOptions)]) is { } error)
 {
     await Console.Error.WriteLineAsync(error);
     return 2;
@@ -30,6 +30,8 @@ if (Settings.Problems(builder.Configuration, [.. StorageRegistration.StorageSett
 // the host writes them where the platform collects them (a console logger would say it twice).
 builder.Services.AddRegistryStorage(builder.Configuration);
 builder.Services.AddBuilder();
+// The build ledger's staleness settings (NIXERY_FAILURE_TTL, NIXERY_BUILD_STALE): the runner reads and writes statuses.
+builder.Services.AddSettings<StatusOptions>();
 builder.Services.AddSingleton(QueueSettings.Read(builder.Configuration));
 using var host = builder.Build();
 await host.RunAsync();
