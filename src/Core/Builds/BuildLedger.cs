@@ -19,7 +19,7 @@
 //                                                   or, waiting, found the status went stale;
 //                                                   true: this caller enqueues the one job
 //   Start       worker (BuildJobRunner)             it takes the job (every delivery not superseded)
-//   Progress    worker (BuildHeartbeat)             every HeartbeatInterval while the attempt runs;
+//   Progress    worker (BuildAttempt)               every HeartbeatInterval while the attempt runs;
 //                                                   packing began; a layer is ready (≤ 1/s); the last is
 //   Retry       worker (BuildJobRunner)             an attempt threw and it is not the queue's last delivery
 //   Fail        worker (BuildJobRunner)             packages not found, Nix failed, the job's version is
@@ -80,7 +80,7 @@ public sealed record StatusEntry(string ImageKey, DateTimeOffset Written);
 /// outlive the process makes older queued and building records stale (see IsStale).</param>
 public sealed class BuildLedger(IStorageBackend backend, StatusOptions options, TimeProvider time, IBuildQueue? queue = null)
 {
-    /// <summary>How often a running attempt rewrites its status (BuildHeartbeat).</summary>
+    /// <summary>How often a running attempt rewrites its status (BuildAttempt).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>A building status whose heartbeat is older than this is a dead attempt's: three

@@ -16,7 +16,7 @@
 // waiting in a backlog is not dead.
 //
 // At the end of the wait the build's own progress decides (the worker records layers ready
-// of the total, and since when it packs: BuildProgress): a build estimated to finish within
+// of the total, and since when it packs: BuildAttempt): a build estimated to finish within
 // NIXERY_RETRY_AFTER is waited for up to that much longer, once, because a client told to
 // retry would not be back sooner (measured: a build ending 1.6 s after the wait cost the pull
 // the whole 5 s); otherwise the 429's Retry-After is the estimated time left, at most
