@@ -29,7 +29,8 @@ public static class CoreServiceCollectionExtensions
             var maxAge = sp.GetRequiredService<StorageOptions>().StagingMaxAge;
             return new StagingSweepOptions(maxAge, maxAge < TimeSpan.FromMinutes(10) ? maxAge : TimeSpan.FromMinutes(10));
         });
-        services.AddHostedService<StagingSweeper>();
+        services.AddSingleton<StagingSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<StagingSweeper>());
         return services;
     }
 }

@@ -1,7 +1,7 @@
 // Builds the embedded default from arguments and configuration overrides, for Program.cs and
 // for the tests, which start real instances on loopback ports with their own settings: the
-// HTTP side of src/Functions, the build of src/Builder with its in-process queue and worker,
-// and the HTTP functions mapped on this app's own Kestrel (FunctionRoutes). A wrong setting
+// HTTP side of src/Functions, the build of src/Builder with its in-process queue and worker
+// (after a start-up sweep of what a dead earlier process left: StartupSweep), and the HTTP functions mapped on this app's own Kestrel (FunctionRoutes). A wrong setting
 // stops it before it listens, with one sentence per setting (Settings.Check).
 using Nixery.Builder;
 using Nixery.Builder.Nix;
@@ -56,6 +56,8 @@ public static class EmbeddedApp
         services.AddSingleton<InProcessQueue>();
         services.AddSingleton<IBuildQueue>(sp => sp.GetRequiredService<InProcessQueue>());
         services.AddBuilder();
+        // Before the worker: what a dead earlier process left is swept before the first build.
+        services.AddHostedService<StartupSweep>();
         services.AddInProcessWorker(embedded.Workers, embedded.MaxDequeueCount);
         configureServices?.Invoke(services);
         var app = builder.Build();

@@ -92,6 +92,31 @@ public sealed class BuildWaitTests
         Assert.Equal([digest.ToString()], response.Headers.GetValues("Docker-Content-Digest"));
     }
 
+    [Fact]
+    public async Task AWaitingRequestEnqueuesTheBuildAgainOnceItsHeartbeatIsThreeBeatsOldAndOnlyOnce()
+    {
+        await using var waiting = await WaitingPull.StartAsync();
+        var ledger = waiting.Instance.Ledger;
+        var queue = waiting.Instance.Services.GetRequiredService<InProcessQueue>();
+        // A worker takes the job, beats once, and is killed.
+        await ledger.StartAsync(waiting.Job.ImageKey, waiting.Job.JobId, CancellationToken.None);
+
+        // Past three beats the request's next poll finds the build dead and enqueues it again.
+        waiting.Time.Advance(BuildLedger.HeartbeatStaleAfter + TimeSpan.FromSeconds(1));
+        var again = (await queue.ReceiveAsync(CancellationToken.None)).Job;
+
+        Assert.Equal(waiting.Job with { JobId = again.JobId }, again);
+        Assert.NotEqual(waiting.Job.JobId, again.JobId);
+        Assert.Equal(new BuildStatus(BuildState.Queued, waiting.Time.GetUtcNow(), Job: again.JobId), await ledger.GetAsync(again.ImageKey, CancellationToken.None));
+
+        // Queued has no heartbeat: the rest of the wait claims nothing more (a claim would name
+        // another job), and ends in 429.
+        waiting.Time.Advance(TimeSpan.FromSeconds(4));
+        using var response = await waiting.Response;
+        await ErrorAssert.HasErrorAsync(response, (HttpStatusCode)429, "TOOMANYREQUESTS");
+        Assert.Equal(again.JobId, (await ledger.GetAsync(again.ImageKey, CancellationToken.None))!.Job);
+    }
+
     /// <summary>A pull of an image not built yet, with NIXERY_BUILD_WAIT 20 on a fake clock,
     /// whose build job has been enqueued: the request is in its wait.</summary>
     private sealed class WaitingPull : IAsyncDisposable

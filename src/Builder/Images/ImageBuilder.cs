@@ -17,7 +17,8 @@
 //      name in the catalog.
 //   5. The image index entry is written last; then the status says done (BuildJobRunner,
 //      through the build ledger).
-// Meanwhile the status record tells waiting clients how many layers are ready (BuildProgress).
+// Meanwhile the status record tells waiting clients that the attempt is alive and how many
+// layers are ready (BuildAttempt, which also owns the attempt's layer leases).
 // A package set that builds several systems (nixery.json "systems") gives an image whose name
 // does not choose an architecture an OCI index: steps 1–4 run per system this worker can
 // build, the index goes in as a blob after their manifests, and the record lists it beside
@@ -72,7 +73,16 @@ public sealed class ImageBuilder(
     SourceCheckout sources,
     NixPlatforms platforms)
 {
+    /// <summary>Builds the job as an attempt with no heartbeat (tools and tests; the worker's
+    /// runner starts the attempt and passes it).</summary>
     public async Task<BuildOutcome> BuildAsync(BuildJob job, CancellationToken ct)
+    {
+        await using var attempt = new BuildAttempt(ledger, job, time, logger);
+        return await BuildAsync(job, attempt, ct);
+    }
+
+    /// <summary>Builds the job; <paramref name="attempt"/> records its progress and owns its layer leases.</summary>
+    public async Task<BuildOutcome> BuildAsync(BuildJob job, BuildAttempt attempt, CancellationToken ct)
     {
         var image = job.Image;
         string packageSetPath;
@@ -102,7 +112,7 @@ public sealed class ImageBuilder(
                     $"this registry's workers build {string.Join(", ", buildable)}; {image.Arch.ImageArch} ({image.Arch.NixSystem}) images cannot be built here", null, null);
             }
 
-            return (await BuildPlatformAsync(job, image.Arch, packages, packageSetPath, ct)) switch
+            return (await BuildPlatformAsync(job, attempt, image.Arch, packages, packageSetPath, ct)) switch
             {
                 PlatformFailed failed => failed.Failure,
                 // Docker first: the default, served when the Accept header names neither (ManifestHandler).
@@ -131,7 +141,7 @@ public sealed class ImageBuilder(
         foreach (var system in systems)
         {
             var arch = Architecture.FromNixSystem(system)!;
-            switch (await BuildPlatformAsync(job, arch, packages, packageSetPath, ct))
+            switch (await BuildPlatformAsync(job, attempt, arch, packages, packageSetPath, ct))
             {
                 case PlatformFailed failed:
                     return failed.Failure;
@@ -164,7 +174,7 @@ public sealed class ImageBuilder(
     }
 
     /// <summary>Steps 1–4 for one system: the layers, the config and both manifests as blobs.</summary>
-    private async Task<PlatformBuild> BuildPlatformAsync(BuildJob job, Architecture arch, IReadOnlyList<string> packages, string packageSetPath, CancellationToken ct)
+    private async Task<PlatformBuild> BuildPlatformAsync(BuildJob job, BuildAttempt attempt, Architecture arch, IReadOnlyList<string> packages, string packageSetPath, CancellationToken ct)
     {
         logger.LogInformation("preparing image {Image} {JobId} for {System} with {Packages}", job.Image.Name, job.JobId, arch.NixSystem, string.Join(' ', packages));
         PrepareResult prepared;
@@ -180,13 +190,13 @@ public sealed class ImageBuilder(
         return prepared switch
         {
             PackagesNotFound notFound => new PlatformFailed(new ImageFailed($"packages not found: {string.Join(", ", notFound.Missing)}", notFound.Missing, null)),
-            Prepared ready => await AssembleAsync(job, arch, packages, ready, ct),
+            Prepared ready => await AssembleAsync(job, attempt, arch, packages, ready, ct),
             _ => throw new UnreachableException($"Nix's preparation ended as {prepared.GetType().Name}"),
         };
     }
 
     /// <summary>Steps 2–4 for one system whose packages Nix has realised.</summary>
-    private async Task<PlatformBuilt> AssembleAsync(BuildJob job, Architecture arch, IReadOnlyList<string> packages, Prepared ready, CancellationToken ct)
+    private async Task<PlatformBuilt> AssembleAsync(BuildJob job, BuildAttempt attempt, Architecture arch, IReadOnlyList<string> packages, Prepared ready, CancellationToken ct)
     {
         var image = job.Image;
         var selected = await popularity.GetAsync(ct);
@@ -217,9 +227,8 @@ public sealed class ImageBuilder(
         var symlinkKey = ImageKeys.LayerKey(Digest.Sha256Hex($"symlink-layer\n{root.Key}\n" + string.Join('\n', ready.LinkRoots)));
         layerSources.Add(new LayerSource(symlinkKey, 0, (s, pool, token) => LayerPacker.PackSymlinkLayerAsync(forest, s, token, pool)));
 
-        using var progress = new BuildProgress(ledger, job.ImageKey, layerSources.Count, time, logger);
-        await progress.StartAsync(ct);
-        var layers = await layerCache.GetAsync(layerSources, image.Name, progress.LayerReadyAsync, ct);
+        await attempt.PackingAsync(layerSources.Count, ct);
+        var layers = await layerCache.GetAsync(layerSources, image.Name, attempt.LeaseOwner, attempt.LayerReadyAsync, ct);
 
         var hasShell = ready.TopLevel.Any(p => StorePaths.Name(p).StartsWith("bash", StringComparison.Ordinal));
         List<HistoryEntry> history = [.. ordered.Select(g => ImageConfigWriter.StorePathsHistory(g.Contents)), ImageConfigWriter.SymlinkHistory(root, ready.TopLevel)];

@@ -5,9 +5,12 @@
 //   1. look up  layers/<layer-key>.json, used only if the blob it names is really there
 //               → "reused layer …"
 //   2. lease    layers/<layer-key>.lease (StorageLease) for NIXERY_LAYER_CLAIM_TTL, renewed
-//               every third of it while packing. Held by another worker: "waiting for
+//               every third of it while packing. The owner is the build attempt (image key,
+//               job id, when the attempt began) in this process (host, PID), so a lease left
+//               by an earlier attempt of the same image, or by a process gone from this host
+//               (kill -9), is taken over at once. Held by another worker: "waiting for
 //               layer …", then back to 1 every second until its record appears or its lease
-//               expires (a dead worker) and this one takes the layer over
+//               may be taken over (expired: a dead worker elsewhere) and this one takes it
 //   3. pack     tar → gzip straight into staging/, moved to blobs/ under its digest
 //   4. record   layers/<layer-key>.json, only now: a record always names a blob that exists
 //               → "packed layer …"; then the lease is released
@@ -37,17 +40,27 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
     /// <summary>How often a worker waiting for another's layer looks for it.</summary>
     private static readonly TimeSpan LeasePoll = TimeSpan.FromSeconds(1);
 
-    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+    /// <summary>The owner of leases taken without a build to name (tools, tests): this process.</summary>
+    private readonly LeaseOwner _owner = LeaseOwner.InThisProcess(NewOwnerId());
 
     private readonly PackingPool _packing = new(options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
 
     /// <summary>The cache lives as long as its process (a singleton); this stops its packing threads.</summary>
     public void Dispose() => _packing.Dispose();
 
-    /// <summary>Every layer, reused or packed, in the order given (the manifest's);
-    /// <paramref name="layerReady"/> is called as each one is.</summary>
+    /// <summary>Every layer, reused or packed, in the order given (the manifest's), leases taken
+    /// as this process; <paramref name="layerReady"/> is called as each one is.</summary>
     /// <param name="image">The image's name, for the log.</param>
-    public async Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, Func<CancellationToken, Task> layerReady, CancellationToken ct)
+    public Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, Func<CancellationToken, Task> layerReady, CancellationToken ct) =>
+        GetAsync(layers, image, _owner, layerReady, ct);
+
+    /// <summary>The lease owner of one attempt of a build in this process (step 2 above).</summary>
+    public static LeaseOwner OwnerFor(string imageKey, string jobId, DateTimeOffset attemptStarted) =>
+        LeaseOwner.InThisProcess(NewOwnerId(), imageKey, jobId, attemptStarted);
+
+    /// <summary>Every layer, reused or packed, in the order given (the manifest's), leases taken
+    /// as <paramref name="owner"/>; <paramref name="layerReady"/> is called as each one is.</summary>
+    public async Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, LeaseOwner owner, Func<CancellationToken, Task> layerReady, CancellationToken ct)
     {
         var built = new BuiltLayer[layers.Count];
         await Parallel.ForEachAsync(
@@ -55,13 +68,15 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
             new ParallelOptions { MaxDegreeOfParallelism = _packing.Concurrency, CancellationToken = ct },
             async (l, token) =>
             {
-                built[l.Index] = await GetAsync(l.Layer, image, l.Index + 1, layers.Count, token);
+                built[l.Index] = await GetAsync(l.Layer, image, owner, l.Index + 1, layers.Count, token);
                 await layerReady(token);
             });
         return built;
     }
 
-    private async Task<BuiltLayer> GetAsync(LayerSource layer, string image, int index, int count, CancellationToken ct)
+    private static string NewOwnerId() => $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    private async Task<BuiltLayer> GetAsync(LayerSource layer, string image, LeaseOwner owner, int index, int count, CancellationToken ct)
     {
         var waited = false;
         while (true)
@@ -72,7 +87,7 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
                 return cached;
             }
 
-            await using (var lease = await leases.TryAcquireAsync(StorageLayout.LayerLease(layer.Key), _owner, options.LayerClaimStaleAfter, ct))
+            await using (var lease = await leases.TryAcquireAsync(StorageLayout.LayerLease(layer.Key), owner, options.LayerClaimStaleAfter, ct))
             {
                 if (lease is not null)
                 {

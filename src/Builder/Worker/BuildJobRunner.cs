@@ -4,7 +4,10 @@
 // written up), and says how the delivery should be settled; the caller settles it the way its
 // queue does (a lease here, the Functions host there).
 //
-//   taken                          status building (Start)
+//   superseded: the status names   nothing written                  settle: complete
+//   another job (enqueued again    (a delivery of the old job after the visibility timeout, or
+//   when this one looked dead)     while the new one runs: the ledger's job id says stop)
+//   taken                          status building (Start), a heartbeat every 5 s (BuildAttempt)
 //   built                          status done                      settle: complete
 //   packages not found             status failed (the user's typo)  settle: complete
 //   Nix failed (derivation, timeout) status failed                   settle: poison, with the reason:
@@ -37,6 +40,7 @@ public sealed record JobResult(JobSettlement Settlement, string? Reason = null);
 public sealed class BuildJobRunner(
     ImageBuilder builder,
     BuildLedger ledger,
+    TimeProvider time,
     ILogger<BuildJobRunner> logger)
 {
     /// <param name="attempt">How many times this job has been delivered, this time included.</param>
@@ -52,16 +56,28 @@ public sealed class BuildJobRunner(
 
         try
         {
+            if (await ledger.GetAsync(job.ImageKey, ct) is { Job: { } current } && current != job.JobId)
+            {
+                logger.LogInformation("job {JobId} of {Image} is superseded by job {CurrentJobId}; not building", job.JobId, job.Image.Name, current);
+                return new JobResult(JobSettlement.Complete);
+            }
+
             logger.LogInformation("building {Image} {JobId}, attempt {Attempt} of {MaxAttempts}", job.Image.Name, job.JobId, attempt, maxAttempts);
-            await ledger.StartAsync(job.ImageKey, ct);
-            switch (await builder.BuildAsync(job, ct))
+            BuildOutcome outcome;
+            await using (var running = new BuildAttempt(ledger, job, time, logger))
+            {
+                await running.StartAsync(ct);
+                outcome = await builder.BuildAsync(job, running, ct);
+            }
+
+            switch (outcome)
             {
                 case ImageFailed f:
                     await FailAsync(job, new BuildFailure(job.Image.Name, f.Reason, f.Missing, f.LogTail), ct);
                     // Missing packages are the user's to fix, and the status says which.
                     return f.Missing is null ? new JobResult(JobSettlement.Poison, f.Reason) : new JobResult(JobSettlement.Complete);
                 case ImageBuilt:
-                    await ledger.SucceedAsync(job.ImageKey, ct);
+                    await ledger.SucceedAsync(job.ImageKey, job.JobId, ct);
                     return new JobResult(JobSettlement.Complete);
                 case var other:
                     throw new UnreachableException($"a build ended as {other.GetType().Name}");
@@ -78,7 +94,7 @@ public sealed class BuildJobRunner(
     private async Task FailAsync(BuildJob job, BuildFailure failure, CancellationToken ct)
     {
         logger.LogWarning("build of {Image} {JobId} failed: {Reason}", job.Image.Name, job.JobId, failure.Reason);
-        await ledger.FailAsync(job.ImageKey, failure, ct);
+        await ledger.FailAsync(job.ImageKey, job.JobId, failure, ct);
     }
 
     /// <summary>Keeps the reason in the status: still "building" while the queue will try again,
@@ -89,8 +105,8 @@ public sealed class BuildJobRunner(
         try
         {
             await (attempt >= maxAttempts
-                ? ledger.FailAsync(job.ImageKey, new BuildFailure(job.Image.Name, $"the build was attempted {attempt} times without finishing; last error: {error}"), CancellationToken.None)
-                : ledger.RetryAsync(job.ImageKey, $"attempt {attempt} failed: {error}", CancellationToken.None));
+                ? ledger.FailAsync(job.ImageKey, job.JobId, new BuildFailure(job.Image.Name, $"the build was attempted {attempt} times without finishing; last error: {error}"), CancellationToken.None)
+                : ledger.RetryAsync(job.ImageKey, job.JobId, $"attempt {attempt} failed: {error}", CancellationToken.None));
         }
         catch (Exception again)
         {

@@ -19,7 +19,9 @@ public enum BuildState
 /// of recent failures can say which image failed; records written before Image existed lack
 /// it and read as null. While a worker packs layers it records its progress (layers ready of
 /// the image's total, and since when it packs), from which the HTTP side estimates the time
-/// left (BuildCoordinator).</summary>
+/// left (BuildCoordinator). Records written since recovery by heartbeat also name the job they
+/// stand for (its id: a delivery of another job is superseded, BuildJobRunner) and, while an
+/// attempt runs, when it last said it was alive (heartbeat; BuildLedger.IsStale).</summary>
 public sealed record BuildStatus(
     [property: JsonPropertyName("state")] BuildState State,
     [property: JsonPropertyName("updated")] DateTimeOffset Updated,
@@ -29,4 +31,6 @@ public sealed record BuildStatus(
     [property: JsonPropertyName("image"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null,
     [property: JsonPropertyName("layersReady"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersReady = null,
     [property: JsonPropertyName("layersTotal"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersTotal = null,
-    [property: JsonPropertyName("packingSince"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PackingSince = null);
+    [property: JsonPropertyName("packingSince"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PackingSince = null,
+    [property: JsonPropertyName("job"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Job = null,
+    [property: JsonPropertyName("heartbeat"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? Heartbeat = null);

@@ -1,9 +1,12 @@
 // The filesystem backend: the embedded default, one folder (STORAGE_PATH) on one machine.
 // Atomicity comes from rename(2): every write lands in staging/ first and is renamed into
-// place, so a reader sees the old file or the new one. Conditional writes (create-if-absent,
-// replace-if-ETag) take an exclusive lock file so that several processes sharing the
-// folder agree; .NET maps FileShare.None to flock(LOCK_EX) on Unix. A conditional delete
-// (delete-if-ETag) takes the same lock.
+// place, so a reader sees the old file or the new one. Create-if-absent needs no lock: the
+// staged file is moved without overwriting, which .NET does with link(2) on Unix, and link
+// fails with EEXIST if the target exists, atomically (link(2)); so no empty lock file is left
+// beside every blob and catalog entry (issue 13). Replace-if-ETag and delete-if-ETag take an
+// exclusive lock file beside the record (<record>.lock, for leases and statuses only) so
+// that several processes sharing the folder agree; .NET maps FileShare.None to
+// flock(LOCK_EX) on Unix. A create racing them is safe: it succeeds only where no file is.
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
@@ -66,14 +69,23 @@ public sealed class FileSystemStorage : IStorageBackend
     public async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
     {
         var target = Resolve(path);
-        using var guard = await LockAsync(target, cancellationToken);
         if (File.Exists(target))
         {
             return false;
         }
 
-        await WriteAsync(path, new MemoryStream(content.ToArray()), contentType, cancellationToken);
-        return true;
+        await using var upload = (Upload)await BeginStagedUploadAsync(cancellationToken);
+        await upload.Content.WriteAsync(content, cancellationToken);
+        try
+        {
+            await upload.MoveIntoPlaceAsync(target, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            // Another writer created it first; the staged copy is deleted on dispose.
+            return false;
+        }
     }
 
     public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)

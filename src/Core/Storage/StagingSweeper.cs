@@ -13,9 +13,13 @@ public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions 
     : BackgroundService
 {
     /// <summary>Deletes every staging object older than MaxAge; returns how many.</summary>
-    public async Task<int> SweepOnceAsync(CancellationToken ct)
+    public Task<int> SweepOnceAsync(CancellationToken ct) => SweepOlderThanAsync(options.MaxAge, ct);
+
+    /// <summary>Deletes every staging object older than <paramref name="maxAge"/> (zero: all of
+    /// them, for a process that knows no upload of another is in flight); returns how many.</summary>
+    public async Task<int> SweepOlderThanAsync(TimeSpan maxAge, CancellationToken ct)
     {
-        var cutoff = time.GetUtcNow() - options.MaxAge;
+        var cutoff = time.GetUtcNow() - maxAge;
         var stale = new List<string>();
         await foreach (var (path, modified) in storage.ListAsync(StorageLayout.StagingPrefix, ct))
         {
@@ -32,7 +36,7 @@ public sealed class StagingSweeper(IStorageBackend storage, StagingSweepOptions 
 
         if (stale.Count > 0)
         {
-            logger.LogInformation("swept {Count} stale staging uploads older than {MaxAge} from {Backend}", stale.Count, options.MaxAge, storage.Name);
+            logger.LogInformation("swept {Count} stale staging uploads older than {MaxAge} from {Backend}", stale.Count, maxAge, storage.Name);
         }
 
         return stale.Count;

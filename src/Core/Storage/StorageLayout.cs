@@ -3,7 +3,8 @@
 //   blobs/sha256/<hex>        immutable, content-addressed: layers, configs, manifests
 //   images/<image-key>.json   image key → manifest digest, media type, size (written last)
 //   layers/<layer-key>.json   layer cache: hash of a layer's store-path set → digest, diff_id, size
-//   layers/<layer-key>.lease  a worker is packing that layer: {owner, expires} (StorageLease)
+//   layers/<layer-key>.lease  a worker is packing that layer: {owner, expires, build, job, attempt,
+//                             host, pid, process} (StorageLease)
 //   status/<image-key>.json   queued | building | failed (+ image, reason, missing packages, log tail) | done
 //                             (BuildLedger, which writes up the states and who moves them)
 //   staging/<id>              uploads in flight; never referenced; swept when stale
@@ -31,7 +32,12 @@ public static class StorageLayout
 
     /// <summary>The lease of the worker packing a layer. Not ".claim": claims of older workers
     /// were "owner ms" text, and a different name keeps the two formats from meeting.</summary>
-    public static string LayerLease(string layerKey) => $"layers/{layerKey}.lease";
+    public static string LayerLease(string layerKey) => $"layers/{layerKey}{LeaseSuffix}";
+
+    /// <summary>How every lease record's path ends (StorageLease).</summary>
+    public const string LeaseSuffix = ".lease";
+
+    public const string LayerPrefix = "layers/";
 
     public const string StatusPrefix = "status/";
 

@@ -4,15 +4,30 @@
 // a blob to exist; a folder has none). Layer packing uses it (LayerCache) so that two
 // workers do not pack the same layer at once; anything else that needs a lock takes one here.
 //
-// The record at the lease's path is JSON: {"owner":"<who>","expires":"<ISO 8601>"}.
+// The record at the lease's path is JSON: {"owner":"<who>","expires":"<ISO 8601>"}, and,
+// when the owner says who it is (LeaseOwner), also "build" (what it works for: an image key),
+// "job" (the job id), "attempt" (when this attempt of the build began), "host", "pid" and
+// "process" (ProcessIdentity: boot and start time, which a reused PID does not share).
 //
-//   acquire   create the record (If-None-Match: *); if one is there and has expired by the
-//             acquirer's clock (or cannot be read), replace it If-Match the ETag it was read
-//             with, so of several racers exactly one wins (StorageRecords). The ETag of
-//             what was written is read back: stat, then content — ours means that ETag is ours.
+//   acquire   create the record (If-None-Match: *); if one is there and may be taken over
+//             (MayTakeOver), replace it If-Match the ETag it was read with, so of several
+//             racers exactly one wins (StorageRecords). The ETag of what was written is read
+//             back: stat, then content — ours means that ETag is ours. A record may be taken
+//             over when
+//               - it cannot be read (nobody can renew what nobody can read);
+//               - it has expired by the acquirer's clock;
+//               - it is an earlier attempt of the acquirer's own build (same "build", an
+//                 earlier "attempt"): a retried job, or the job enqueued again for the same
+//                 image, does not wait on what its dead or abandoned predecessor left. Never
+//                 the reverse, so two live attempts do not take a lease back and forth: the
+//                 later one keeps it, the earlier one's renewal finds it lost and waits. The
+//                 order is by the attempts' clocks; skew larger than the seconds between two
+//                 attempts only falls back to expiry;
+//               - its process is gone: same host, and its PID runs no more or runs another
+//                 process (ProcessIdentity) — a worker killed with kill -9 on this machine.
 //   renew     every third of the lifetime, in the background, replace the record with a later
 //             expiry If-Match the ETag of our last write. If that fails the record is gone or
-//             another owner took it over after it expired: the lease is lost, Lost fires and
+//             another owner took it over (see acquire): the lease is lost, Lost fires and
 //             renewal stops. A renewal that throws (storage unreachable) is logged and tried
 //             at the next tick; if the lease lapses meanwhile, that renewal finds it.
 //   release   on dispose: stop renewing, then delete the record If-Match our ETag, so that a
@@ -31,10 +46,40 @@ using Nixery.Core.Manifests;
 
 namespace Nixery.Core.Storage;
 
-/// <summary>The stored form of a lease.</summary>
+/// <summary>Who holds a lease. <paramref name="Id"/> tells holders apart; the rest lets a later
+/// acquirer see that the holder is gone or is an earlier attempt of its own build.</summary>
+/// <param name="Build">What the holder works for (an image key); attempts of one build share it.</param>
+/// <param name="Job">The job id, for the log.</param>
+/// <param name="Attempt">When this attempt of the build began: a later one takes over an earlier one's leases.</param>
+public sealed record LeaseOwner(string Id, string? Build = null, string? Job = null, DateTimeOffset? Attempt = null, string? Host = null, int? Pid = null, string? Process = null)
+{
+    /// <summary>An owner in this process, with its host, PID and process identity.</summary>
+    public static LeaseOwner InThisProcess(string id, string? build = null, string? job = null, DateTimeOffset? attempt = null) =>
+        new(id, build, job, attempt, ProcessIdentity.Host, Environment.ProcessId, ProcessIdentity.Current);
+}
+
+/// <summary>The stored form of a lease (see the top of this file).</summary>
 public sealed record LeaseRecord(
     [property: JsonPropertyName("owner")] string Owner,
-    [property: JsonPropertyName("expires")] DateTimeOffset Expires);
+    [property: JsonPropertyName("expires")] DateTimeOffset Expires,
+    [property: JsonPropertyName("build"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Build = null,
+    [property: JsonPropertyName("job"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Job = null,
+    [property: JsonPropertyName("attempt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? Attempt = null,
+    [property: JsonPropertyName("host"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Host = null,
+    [property: JsonPropertyName("pid"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Pid = null,
+    [property: JsonPropertyName("process"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Process = null)
+{
+    public static LeaseRecord Of(LeaseOwner owner, DateTimeOffset expires) =>
+        new(owner.Id, expires, owner.Build, owner.Job, owner.Attempt, owner.Host, owner.Pid, owner.Process);
+
+    /// <summary>Why <paramref name="acquirer"/> may take this lease over at <paramref name="now"/>,
+    /// or null if it may not (the rules at the top of this file).</summary>
+    public string? TakeOverReason(LeaseOwner acquirer, DateTimeOffset now) =>
+        Expires <= now ? "it expired"
+        : Build is not null && Build == acquirer.Build && Attempt < acquirer.Attempt ? "it is an earlier attempt of the same build"
+        : ProcessIdentity.IsGone(Host, Pid, Process) ? $"its process {Pid} on {Host} is gone"
+        : null;
+}
 
 /// <summary>Takes leases on paths of this process's storage.</summary>
 public sealed class StorageLeases(IStorageBackend backend, TimeProvider time, ILogger<StorageLease> logger)
@@ -42,7 +87,44 @@ public sealed class StorageLeases(IStorageBackend backend, TimeProvider time, IL
     /// <summary>The lease on <paramref name="path"/> for <paramref name="owner"/>, renewed until
     /// disposed; null if another owner holds it and it has not expired.</summary>
     public Task<StorageLease?> TryAcquireAsync(string path, string owner, TimeSpan lifetime, CancellationToken ct) =>
+        StorageLease.TryAcquireAsync(backend, path, new LeaseOwner(owner), lifetime, time, logger, ct);
+
+    /// <summary>The lease on <paramref name="path"/> for <paramref name="owner"/>, renewed until
+    /// disposed; null if another holds it and may not be taken over (see the top of this file).</summary>
+    public Task<StorageLease?> TryAcquireAsync(string path, LeaseOwner owner, TimeSpan lifetime, CancellationToken ct) =>
         StorageLease.TryAcquireAsync(backend, path, owner, lifetime, time, logger, ct);
+
+    /// <summary>Deletes the lease records under <paramref name="prefix"/> that anyone may take over
+    /// now (expired, unreadable, or of a process gone from this host), each If-Match the ETag it
+    /// was read with; returns how many. For a process that knows it is the storage's only user
+    /// at start-up (the embedded default); elsewhere acquiring takes such records over anyway.</summary>
+    public async Task<int> SweepAsync(string prefix, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var nobody = new LeaseOwner("sweeper");
+        var found = new List<string>();
+        await foreach (var (path, _) in backend.ListAsync(prefix, ct))
+        {
+            if (path.EndsWith(StorageLayout.LeaseSuffix, StringComparison.Ordinal))
+            {
+                found.Add(path);
+            }
+        }
+
+        var swept = 0;
+        foreach (var path in found)
+        {
+            if (await backend.ReadVersionedAsync(path, ct) is { } present
+                && StorageLease.TakeOverReason(present.Content, nobody, now) is { } reason
+                && await backend.TryDeleteAsync(path, present.ETag, ct))
+            {
+                logger.LogInformation("swept lease {Lease}: {Reason}", path, reason);
+                swept++;
+            }
+        }
+
+        return swept;
+    }
 }
 
 /// <summary>A held lease. Dispose releases it.</summary>
@@ -60,11 +142,11 @@ public sealed class StorageLease : IAsyncDisposable
     private Task _renewal = Task.CompletedTask;
     private bool _released;
 
-    private StorageLease(IStorageBackend backend, string path, string owner, TimeSpan lifetime, LeaseRecord written, string etag, TimeProvider time, ILogger logger)
+    private StorageLease(IStorageBackend backend, string path, LeaseOwner owner, TimeSpan lifetime, LeaseRecord written, string etag, TimeProvider time, ILogger logger)
     {
         _backend = backend;
         Path = path;
-        Owner = owner;
+        Holder = owner;
         _lifetime = lifetime;
         _expires = written.Expires;
         _etag = etag;
@@ -76,7 +158,9 @@ public sealed class StorageLease : IAsyncDisposable
 
     public string Path { get; }
 
-    public string Owner { get; }
+    public string Owner => Holder.Id;
+
+    public LeaseOwner Holder { get; }
 
     /// <summary>Until when the record says the lease is held (the last write that succeeded).</summary>
     public DateTimeOffset Expires
@@ -94,19 +178,25 @@ public sealed class StorageLease : IAsyncDisposable
     public CancellationToken Lost => _lost.Token;
 
     internal static async Task<StorageLease?> TryAcquireAsync(
-        IStorageBackend backend, string path, string owner, TimeSpan lifetime, TimeProvider time, ILogger logger, CancellationToken ct)
+        IStorageBackend backend, string path, LeaseOwner owner, TimeSpan lifetime, TimeProvider time, ILogger logger, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lifetime, TimeSpan.Zero);
         var now = time.GetUtcNow();
-        var record = new LeaseRecord(owner, now + lifetime);
+        var record = LeaseRecord.Of(owner, now + lifetime);
         var content = Serialize(record);
-        if (!await backend.TryCreateOrTakeOverAsync(path, content, present => HasExpired(present, now), ct)
+        string? takenOver = null;
+        if (!await backend.TryCreateOrTakeOverAsync(path, content, present => (takenOver = TakeOverReason(present, owner, now)) is not null, ct)
             || await ETagOfAsync(backend, path, content, ct) is not { } etag)
         {
             return null;
         }
 
-        logger.LogDebug("acquired lease {Lease} for {Owner} until {Expires}", path, owner, record.Expires);
+        if (takenOver is not null)
+        {
+            logger.LogInformation("took over lease {Lease} for {Owner}: {Reason}", path, owner.Id, takenOver);
+        }
+
+        logger.LogDebug("acquired lease {Lease} for {Owner} until {Expires}", path, owner.Id, record.Expires);
         return new StorageLease(backend, path, owner, lifetime, record, etag, time, logger);
     }
 
@@ -160,7 +250,7 @@ public sealed class StorageLease : IAsyncDisposable
 
     private async Task RenewAsync()
     {
-        var record = new LeaseRecord(Owner, _time.GetUtcNow() + _lifetime);
+        var record = LeaseRecord.Of(Holder, _time.GetUtcNow() + _lifetime);
         var content = Serialize(record);
         try
         {
@@ -195,10 +285,10 @@ public sealed class StorageLease : IAsyncDisposable
         }
     }
 
-    /// <summary>True if the record may be taken over: expired by <paramref name="now"/>, or
-    /// not a lease record at all (nobody can renew what nobody can read).</summary>
-    private static bool HasExpired(byte[] content, DateTimeOffset now) =>
-        StorageRecords.ParseOrNull(content, CoreJson.Default.LeaseRecord) is not { } present || present.Expires <= now;
+    /// <summary>Why the stored record may be taken over by <paramref name="acquirer"/>, or null:
+    /// a record that is no lease at all may (nobody can renew what nobody can read).</summary>
+    internal static string? TakeOverReason(byte[] content, LeaseOwner acquirer, DateTimeOffset now) =>
+        StorageRecords.ParseOrNull(content, CoreJson.Default.LeaseRecord) is not { } present ? "it is no lease record" : present.TakeOverReason(acquirer, now);
 
     /// <summary>The ETag of <paramref name="written"/> if it is still the record, else null.</summary>
     private static async Task<string?> ETagOfAsync(IStorageBackend backend, string path, byte[] written, CancellationToken ct) =>

@@ -6,8 +6,17 @@
 // remembered for NIXERY_FAILURE_TTL (the ledger's staleness rules) so that a client's retry
 // loop does not rebuild every few seconds.
 //
+// A build whose worker died is enqueued again by the next pull that looks, or by a request
+// already waiting for it, as soon as the ledger calls its status stale: a building status
+// whose heartbeat is older than 3 beats (15 s, BuildLedger.HeartbeatStaleAfter), so recovery
+// takes seconds, not the queue's visibility timeout (minutes; issue 16). The claim is
+// conditional (one winner among all instances), so it enqueues one job; that job's id is in
+// the status, and a later delivery of the dead one's message stops without building
+// (BuildJobRunner). A queued status has no heartbeat and keeps NIXERY_BUILD_STALE: a job
+// waiting in a backlog is not dead.
+//
 // At the end of the wait the build's own progress decides (the worker records layers ready
-// of the total, and since when it packs: BuildProgress): a build estimated to finish within
+// of the total, and since when it packs: BuildAttempt): a build estimated to finish within
 // NIXERY_RETRY_AFTER is waited for up to that much longer, once, because a client told to
 // retry would not be back sooner (measured: a build ending 1.6 s after the wait cost the pull
 // the whole 5 s); otherwise the 429's Retry-After is the estimated time left, at most
@@ -92,6 +101,12 @@ public sealed class BuildCoordinator(
             if (current is { State: BuildState.Failed } failed && !ledger.IsStale(failed))
             {
                 throw Failure(image, failed);
+            }
+
+            if (current is { State: BuildState.Queued or BuildState.Building } && ledger.IsStale(current))
+            {
+                logger.LogWarning("build of {Image} {JobId} {ImageKey} is stale ({State}, last heartbeat {Heartbeat}, updated {Updated}); enqueueing it again", image.Name, current.Job, key, current.State, current.Heartbeat, current.Updated);
+                await ClaimAndEnqueueAsync(image, resolved, key, ct);
             }
 
             var now = time.GetUtcNow();
@@ -193,12 +208,12 @@ public sealed class BuildCoordinator(
 
     private async Task ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)
     {
-        if (!await ledger.ClaimAsync(key, ct))
+        var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), key, image, resolved);
+        if (!await ledger.ClaimAsync(key, job.JobId, ct))
         {
             return;
         }
 
-        var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), key, image, resolved);
         await queue.EnqueueAsync(job, ct);
         logger.LogInformation("enqueued build of {Image} {JobId} {ImageKey} on {Queue}", image.Name, job.JobId, key, queue.Name);
     }

@@ -43,46 +43,46 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
         Assert.Null(await http.GetAsync("k", Ct));
 
         // A pull misses: queued, once.
-        Assert.True(await http.ClaimAsync("k", Ct));
-        Assert.False(await http.ClaimAsync("k", Ct));
-        Assert.Equal(new BuildStatus(BuildState.Queued, t0), await http.GetAsync("k", Ct));
+        Assert.True(await http.ClaimAsync("k", "j", Ct));
+        Assert.False(await http.ClaimAsync("k", "j", Ct));
+        Assert.Equal(new BuildStatus(BuildState.Queued, t0, Job: "j"), await http.GetAsync("k", Ct));
 
         // A worker takes the job, packs, and an attempt throws: still building, with the reason.
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await worker.StartAsync("k", Ct);
-        Assert.Equal(new BuildStatus(BuildState.Building, t0.AddSeconds(1)), await http.GetAsync("k", Ct));
+        await worker.StartAsync("k", "j", Ct);
+        Assert.Equal(new BuildStatus(BuildState.Building, t0.AddSeconds(1), Job: "j", Heartbeat: t0.AddSeconds(1)), await http.GetAsync("k", Ct));
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await worker.ProgressAsync("k", new LayerProgress(3, 10, t0.AddSeconds(1)), Ct);
+        await worker.ProgressAsync("k", "j", new LayerProgress(3, 10, t0.AddSeconds(1)), Ct);
         Assert.Equal(
-            new BuildStatus(BuildState.Building, t0.AddSeconds(2), LayersReady: 3, LayersTotal: 10, PackingSince: t0.AddSeconds(1)),
+            new BuildStatus(BuildState.Building, t0.AddSeconds(2), LayersReady: 3, LayersTotal: 10, PackingSince: t0.AddSeconds(1), Job: "j", Heartbeat: t0.AddSeconds(2)),
             await http.GetAsync("k", Ct));
-        await worker.RetryAsync("k", "attempt 1 failed: IOException: disk full", Ct);
-        Assert.Equal(new BuildStatus(BuildState.Building, t0.AddSeconds(2), "attempt 1 failed: IOException: disk full"), await http.GetAsync("k", Ct));
+        await worker.RetryAsync("k", "j", "attempt 1 failed: IOException: disk full", Ct);
+        Assert.Equal(new BuildStatus(BuildState.Building, t0.AddSeconds(2), "attempt 1 failed: IOException: disk full", Job: "j"), await http.GetAsync("k", Ct));
 
         // The next delivery fails for good: remembered for the TTL, so pulls claim nothing.
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await worker.StartAsync("k", Ct);
-        await worker.FailAsync("k", new BuildFailure("gti/shell", "packages not found: gti", ["gti"]), Ct);
-        var failed = new BuildStatus(BuildState.Failed, t0.AddSeconds(3), "packages not found: gti", ["gti"], null, "gti/shell");
+        await worker.StartAsync("k", "j", Ct);
+        await worker.FailAsync("k", "j", new BuildFailure("gti/shell", "packages not found: gti", ["gti"]), Ct);
+        var failed = new BuildStatus(BuildState.Failed, t0.AddSeconds(3), "packages not found: gti", ["gti"], null, "gti/shell", Job: "j");
         Assert.Equal(failed, await http.GetAsync("k", Ct), BuildStatusComparer.Instance);
         Assert.False(http.IsStale(failed));
-        Assert.False(await http.ClaimAsync("k", Ct));
+        Assert.False(await http.ClaimAsync("k", "j", Ct));
         _clock.Advance(FailureTtl);
         Assert.False(http.IsStale(failed));
-        Assert.False(await http.ClaimAsync("k", Ct));
+        Assert.False(await http.ClaimAsync("k", "j", Ct));
 
         // Past the TTL the failure is stale: the next pull takes it over and enqueues again.
         _clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(http.IsStale(failed));
-        Assert.True(await http.ClaimAsync("k", Ct));
+        Assert.True(await http.ClaimAsync("k", "j", Ct));
         var requeued = t0.AddSeconds(4) + FailureTtl;
-        Assert.Equal(new BuildStatus(BuildState.Queued, requeued), await http.GetAsync("k", Ct));
+        Assert.Equal(new BuildStatus(BuildState.Queued, requeued, Job: "j"), await http.GetAsync("k", Ct));
 
         // This time it builds; done is written after the image record, and a caller that
         // finds done without an image record may claim again (the record was lost).
-        await worker.StartAsync("k", Ct);
-        await worker.SucceedAsync("k", Ct);
-        var done = new BuildStatus(BuildState.Done, requeued);
+        await worker.StartAsync("k", "j", Ct);
+        await worker.SucceedAsync("k", "j", Ct);
+        var done = new BuildStatus(BuildState.Done, requeued, Job: "j");
         Assert.Equal(done, await http.GetAsync("k", Ct));
         Assert.True(http.IsStale(done));
     }
@@ -95,18 +95,19 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
         var wins = await RaceAsync(ledgers, "k");
 
         Assert.Equal(1, wins.Count(won => won));
-        Assert.Equal(new BuildStatus(BuildState.Queued, _clock.GetUtcNow()), await Ledger().GetAsync("k", Ct));
+        Assert.Equal(new BuildStatus(BuildState.Queued, _clock.GetUtcNow(), Job: "j"), await Ledger().GetAsync("k", Ct));
     }
 
     [Fact]
     public async Task AStaleBuildIsTakenOverByExactlyOneOfTenRacingClaims()
     {
-        // A worker died while building; its record grows old.
+        // An attempt threw and its worker died before the queue's next delivery: a building
+        // record without a heartbeat grows old.
         var dead = Ledger();
-        Assert.True(await dead.ClaimAsync("k", Ct));
-        await dead.StartAsync("k", Ct);
+        Assert.True(await dead.ClaimAsync("k", "j", Ct));
+        await dead.RetryAsync("k", "j", "attempt 1 failed: IOException: disk full", Ct);
         _clock.Advance(BuildStale);
-        Assert.False(await Ledger().ClaimAsync("k", Ct));
+        Assert.False(await Ledger().ClaimAsync("k", "j", Ct));
         _clock.Advance(TimeSpan.FromSeconds(1));
 
         // The new and the stale record have the same JSON length (both whole seconds), so the
@@ -114,21 +115,69 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
         var wins = await RaceAsync([.. Enumerable.Range(0, 10).Select(_ => Ledger())], "k");
 
         Assert.Equal(1, wins.Count(won => won));
-        Assert.Equal(new BuildStatus(BuildState.Queued, _clock.GetUtcNow()), await Ledger().GetAsync("k", Ct));
+        Assert.Equal(new BuildStatus(BuildState.Queued, _clock.GetUtcNow(), Job: "j"), await Ledger().GetAsync("k", Ct));
+    }
+
+    [Fact]
+    public async Task ABuildWhoseHeartbeatIsOlderThanThreeBeatsIsStaleAndExactlyOneOfTenRacingClaimsEnqueuesItAgain()
+    {
+        var worker = Ledger();
+        Assert.True(await Ledger().ClaimAsync("k", "dead-job", Ct));
+        await worker.StartAsync("k", "dead-job", Ct);
+        _clock.Advance(BuildLedger.HeartbeatInterval);
+        await worker.ProgressAsync("k", "dead-job", null, Ct);
+        var lastBeat = _clock.GetUtcNow();
+
+        // The worker dies: three beats later the status still stands, a moment after it does not.
+        _clock.Advance(BuildLedger.HeartbeatStaleAfter);
+        Assert.Equal(TimeSpan.FromSeconds(15), BuildLedger.HeartbeatStaleAfter);
+        Assert.False(Ledger().IsStale((await Ledger().GetAsync("k", Ct))!));
+        Assert.False(await Ledger().ClaimAsync("k", "too-early", Ct));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(Ledger().IsStale((await Ledger().GetAsync("k", Ct))!));
+
+        using var start = new ManualResetEventSlim();
+        var claims = Enumerable.Range(0, 10).Select(i => Task.Run(async () =>
+        {
+            start.Wait();
+            return await Ledger().ClaimAsync("k", $"job-{i}", Ct) ? $"job-{i}" : null;
+        })).ToList();
+        start.Set();
+        var winners = (await Task.WhenAll(claims)).OfType<string>().ToList();
+
+        var winner = Assert.Single(winners);
+        Assert.Equal(new BuildStatus(BuildState.Queued, lastBeat + BuildLedger.HeartbeatStaleAfter + TimeSpan.FromSeconds(1), Job: winner), await Ledger().GetAsync("k", Ct));
+        Assert.False(await Ledger().ClaimAsync("k", "late", Ct));
+    }
+
+    [Fact]
+    public async Task AQueuedBuildHasNoHeartbeatAndStandsUntilBuildStaleAsDoesARetriedOne()
+    {
+        // A job in a backlog is not dead: minutes without a heartbeat do not make it stale.
+        Assert.True(await Ledger().ClaimAsync("queued", "j", Ct));
+        Assert.True(await Ledger().ClaimAsync("retried", "j", Ct));
+        await Ledger().RetryAsync("retried", "j", "attempt 1 failed: TimeoutException: storage", Ct);
+        _clock.Advance(BuildStale);
+
+        Assert.False(await Ledger().ClaimAsync("queued", "j2", Ct));
+        Assert.False(await Ledger().ClaimAsync("retried", "j2", Ct));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(await Ledger().ClaimAsync("queued", "j2", Ct));
+        Assert.True(await Ledger().ClaimAsync("retried", "j2", Ct));
     }
 
     [Fact]
     public async Task WithAQueueThatDiesWithTheProcessAnEarlierProcesssBuildIsStale()
     {
         var before = Ledger(new InProcessQueue());
-        Assert.True(await before.ClaimAsync("k", Ct));
+        Assert.True(await before.ClaimAsync("k", "j", Ct));
         _clock.Advance(TimeSpan.FromSeconds(1));
 
         // A new process: its queue is empty, so the job the record stands for is gone.
         var after = Ledger(new InProcessQueue());
         Assert.True(after.IsStale((await after.GetAsync("k", Ct))!));
-        Assert.True(await after.ClaimAsync("k", Ct));
-        Assert.False(await after.ClaimAsync("k", Ct));
+        Assert.True(await after.ClaimAsync("k", "j", Ct));
+        Assert.False(await after.ClaimAsync("k", "j", Ct));
 
         // With a queue that outlives processes (Azure) the same record stands.
         var durable = Ledger();
@@ -140,8 +189,8 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
     {
         await Backend.WriteAsync(StorageLayout.Status("k"), new MemoryStream(Encoding.UTF8.GetBytes("{not json")), "application/json", Ct);
 
-        Assert.True(await Ledger().ClaimAsync("k", Ct));
-        Assert.Equal(new BuildStatus(BuildState.Queued, _clock.GetUtcNow()), await Ledger().GetAsync("k", Ct));
+        Assert.True(await Ledger().ClaimAsync("k", "j", Ct));
+        Assert.Equal(new BuildStatus(BuildState.Queued, _clock.GetUtcNow(), Job: "j"), await Ledger().GetAsync("k", Ct));
     }
 
     [Fact]
@@ -162,8 +211,8 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
     public async Task ListNamesTheImageKeyOfEveryStatusRecordOnly()
     {
         var ledger = Ledger();
-        await ledger.ClaimAsync("b", Ct);
-        await ledger.SucceedAsync("a", Ct);
+        await ledger.ClaimAsync("b", "j", Ct);
+        await ledger.SucceedAsync("a", "j", Ct);
         await new RegistryStore(Backend).PutLayerAsync("c", new LayerRecord("sha256:00", "sha256:00", 1), Ct);
         await Backend.WriteAsync("status/stray.txt", new MemoryStream([1]), null, Ct);
 
@@ -184,7 +233,7 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
         var claims = ledgers.Select(ledger => Task.Run(async () =>
         {
             start.Wait();
-            return await ledger.ClaimAsync(key, Ct);
+            return await ledger.ClaimAsync(key, "j", Ct);
         })).ToList();
         start.Set();
         return await Task.WhenAll(claims);

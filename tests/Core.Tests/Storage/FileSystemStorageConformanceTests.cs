@@ -26,6 +26,17 @@ public sealed class FileSystemStorageConformanceTests : StorageConformanceTests
         Assert.Equal("filesystem", Backend.Name);
     }
 
+    [Fact]
+    public async Task ACreateLeavesNoLockFileBesideTheObjectAndTwentyRacingCreatesStillHaveOneWinner()
+    {
+        var wins = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            Task.Run(() => Backend.TryCreateAsync("blobs/sha256/ab", new byte[] { (byte)i }, null, CancellationToken.None))));
+
+        Assert.Single(wins, won => won);
+        Assert.Equal([_folder.Combine("storage", "blobs", "sha256", "ab")], Directory.GetFiles(_folder.Combine("storage", "blobs", "sha256")));
+        Assert.Empty(Directory.GetFiles(_folder.Combine("storage", "staging")));
+    }
+
     [Theory]
     [InlineData("../outside")]
     [InlineData("blobs/../../outside")]

@@ -156,6 +156,93 @@ public abstract class StorageLeaseTests(TestBackend backends) : IAsyncLifetime
         Assert.NotNull(lease);
     }
 
+    [Fact]
+    public async Task ALaterAttemptOfTheSameBuildTakesOverAnEarlierOnesLeaseAtOnceButNeverTheReverse()
+    {
+        // On another host, so only the build and attempt decide (not the process rules).
+        LeaseOwner Attempt(string id, string build, int second) =>
+            new(id, build, "job-" + id, Start.AddSeconds(second), "elsewhere", 1, "boot:1");
+        await using var first = await Leases().TryAcquireAsync(Path, Attempt("first", "image-key", 0), Lifetime, Ct);
+        Assert.NotNull(first);
+
+        // Another image's build waits; the same build's earlier attempt does not take it back.
+        Assert.Null(await Leases().TryAcquireAsync(Path, Attempt("other-image", "other-key", 20), Lifetime, Ct));
+        await using var retried = await Leases().TryAcquireAsync(Path, Attempt("retried", "image-key", 20), Lifetime, Ct);
+        Assert.NotNull(retried);
+        Assert.Null(await Leases().TryAcquireAsync(Path, Attempt("first-again", "image-key", 0), Lifetime, Ct));
+
+        Assert.Equal(
+            "{\"owner\":\"retried\",\"expires\":\"2026-01-02T03:04:35+00:00\",\"build\":\"image-key\",\"job\":\"job-retried\",\"attempt\":\"2026-01-02T03:04:25+00:00\",\"host\":\"elsewhere\",\"pid\":1,\"process\":\"boot:1\"}",
+            await ReadAsync());
+        Assert.Equal($"took over lease {Path} for retried: it is an earlier attempt of the same build", await _log.NextAsync("took over lease"));
+
+        // The earlier attempt's next renewal finds the lease taken: it stops packing and waits.
+        _clock.Advance(Lifetime / 3);
+        await WhenCancelledAsync(first!.Lost);
+    }
+
+    [Fact]
+    public async Task ALeaseOfAProcessGoneFromThisHostIsTakenOverAtOnceAndOneOfALiveProcessIsNot()
+    {
+        // A real process that held a lease and was killed (kill -9): its PID runs nothing now.
+        var (pid, identity) = await KilledProcessAsync();
+        await Backend.WriteAsync(Path, new MemoryStream(Encoding.UTF8.GetBytes(
+            $"{{\"owner\":\"killed\",\"expires\":\"{Start + Lifetime:O}\",\"host\":\"{ProcessIdentity.Host}\",\"pid\":{pid},\"process\":\"{identity}\"}}")), "application/json", Ct);
+
+        // The same PID on another host, or a live process here, is left alone until expiry.
+        await using (var otherHost = await Leases().TryAcquireAsync("layers/other-host.lease", new LeaseOwner("other-host", Host: "elsewhere", Pid: pid, Process: identity), Lifetime, Ct))
+        {
+            Assert.Null(await Leases().TryAcquireAsync("layers/other-host.lease", "taker", Lifetime, Ct));
+        }
+
+        await using (var live = await Leases().TryAcquireAsync("layers/live.lease", LeaseOwner.InThisProcess("live"), Lifetime, Ct))
+        {
+            Assert.Null(await Leases().TryAcquireAsync("layers/live.lease", "taker", Lifetime, Ct));
+        }
+
+        // A reused PID: this very process's PID, but a process that started at another time.
+        await using (var reused = await Leases().TryAcquireAsync("layers/reused.lease", new LeaseOwner("reused", Host: ProcessIdentity.Host, Pid: Environment.ProcessId, Process: identity), Lifetime, Ct))
+        {
+            await using var taken = await Leases().TryAcquireAsync("layers/reused.lease", "taker", Lifetime, Ct);
+            Assert.NotNull(taken);
+        }
+
+        await using var taker = await Leases().TryAcquireAsync(Path, "taker", Lifetime, Ct);
+        Assert.NotNull(taker);
+        Assert.Equal($"took over lease {Path} for taker: its process {pid} on {ProcessIdentity.Host} is gone", await _log.NextAsync($"took over lease {Path}"));
+    }
+
+    [Fact]
+    public async Task ASweepDeletesTheLeasesAnyoneMayTakeOverAndKeepsTheLiveOnes()
+    {
+        var (pid, identity) = await KilledProcessAsync();
+        await Leases().TryAcquireAsync("layers/dead.lease", new LeaseOwner("killed", Host: ProcessIdentity.Host, Pid: pid, Process: identity), Lifetime, Ct);
+        await Leases(new FakeTimeProvider(Start - Lifetime)).TryAcquireAsync("layers/expired.lease", "stalled", Lifetime, Ct);
+        await using var live = await Leases().TryAcquireAsync("layers/live.lease", LeaseOwner.InThisProcess("live"), Lifetime, Ct);
+        await Backend.WriteAsync("layers/k.json", new MemoryStream(Encoding.UTF8.GetBytes("{}")), "application/json", Ct);
+
+        Assert.Equal(2, await Leases().SweepAsync(StorageLayout.LayerPrefix, Ct));
+
+        var left = new List<string>();
+        await foreach (var (path, _) in Backend.ListAsync(StorageLayout.LayerPrefix, Ct))
+        {
+            left.Add(path);
+        }
+
+        Assert.Equal(["layers/k.json", "layers/live.lease"], left);
+    }
+
+    /// <summary>The PID and identity of a process that ran and was killed.</summary>
+    private static async Task<(int Pid, string Identity)> KilledProcessAsync()
+    {
+        using var process = System.Diagnostics.Process.Start("sleep", "600");
+        var identity = ProcessIdentity.Of(process.Id) ?? throw new InvalidOperationException("/proc tells no process identity on this machine");
+        process.Kill();
+        await process.WaitForExitAsync();
+        Assert.Null(ProcessIdentity.Of(process.Id));
+        return (process.Id, identity);
+    }
+
     private async Task<string?> ReadAsync()
     {
         await using var stream = await Backend.OpenReadAsync(Path, Ct);
