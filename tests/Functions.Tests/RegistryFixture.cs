@@ -11,7 +11,7 @@ using Nixery.TestSupport;
 
 namespace Nixery.Functions.Tests;
 
-public sealed class RegistryFixture : IAsyncLifetime, IRegistryUnderTest
+public class RegistryFixture : IAsyncLifetime, IRegistryUnderTest
 {
     /// <summary>The ten bytes of <see cref="TenBytes"/>.</summary>
     public const string TenBytesText = "0123456789";
@@ -50,9 +50,18 @@ public sealed class RegistryFixture : IAsyncLifetime, IRegistryUnderTest
         ["NIXERY_WORKERS"] = "0",
     };
 
+    /// <summary>What a derived fixture adds to <see cref="Settings"/> or overrides in it.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ExtraSettings { get; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
-        _instance = await RegistryInstance.StartAsync(_folder.Combine("storage"), Settings);
+        var settings = new Dictionary<string, string?>(Settings);
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+
+        _instance = await RegistryInstance.StartAsync(_folder.Combine("storage"), settings);
         TenBytesDigest = await Instance.Store.PutBlobAsync(TenBytes, MediaTypes.OctetStream, CancellationToken.None);
         ManifestDigest = await Instance.Store.PutBlobAsync(Encoding.UTF8.GetBytes(ManifestJson), MediaTypes.DockerManifest, CancellationToken.None);
     }

@@ -5,13 +5,7 @@
 // seeds the ten-byte blob, which a pull of any name can fetch without a build.
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Nixery.Core.Builds;
-using Nixery.Core.Manifests;
-using Nixery.Core.Sources;
-using Nixery.Core.Storage;
 using Nixery.Functions.Auth;
-using Nixery.TestSupport;
 
 namespace Nixery.Functions.Tests.Auth;
 
@@ -37,56 +31,12 @@ public static class TestUsers
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 }
 
-public abstract class EmbeddedAuthFixture : IAsyncLifetime, IRegistryUnderTest
-{
-    private readonly TempDir _folder = new("nixery-auth-test");
-    private RegistryInstance? _instance;
-
-    public RegistryInstance Instance => _instance ?? throw new InvalidOperationException("not started");
-
-    public HttpClient Client => Instance.Client;
-
-    public Uri BaseAddress => Instance.BaseAddress;
-
-    public RegistryStore Store => Instance.Store;
-
-    public BuildLedger Ledger => Instance.Ledger;
-
-    public SourceCatalog Sources => Instance.Services.GetRequiredService<SourceCatalog>();
-
-    public Digest TenBytesDigest { get; private set; }
-
-    public Digest ManifestDigest { get; private set; }
-
-    protected abstract IReadOnlyDictionary<string, string?> AuthSettings { get; }
-
-    public async Task InitializeAsync()
-    {
-        var settings = new Dictionary<string, string?>(RegistryFixture.Settings);
-        foreach (var (key, value) in AuthSettings)
-        {
-            settings[key] = value;
-        }
-
-        _instance = await RegistryInstance.StartAsync(_folder.Combine("storage"), settings);
-        TenBytesDigest = await Store.PutBlobAsync(RegistryFixture.TenBytes, MediaTypes.OctetStream, CancellationToken.None);
-        ManifestDigest = await Store.PutBlobAsync(Encoding.UTF8.GetBytes(RegistryFixture.ManifestJson), MediaTypes.DockerManifest, CancellationToken.None);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_instance is not null)
-        {
-            await _instance.DisposeAsync();
-        }
-
-        _folder.Dispose();
-    }
-}
+/// <summary>The embedded default as the other HTTP tests have it, with authentication settings.</summary>
+public abstract class EmbeddedAuthFixture : RegistryFixture;
 
 public sealed class TokenAuthOnEmbeddedDefault : EmbeddedAuthFixture
 {
-    protected override IReadOnlyDictionary<string, string?> AuthSettings => new Dictionary<string, string?>
+    protected override IReadOnlyDictionary<string, string?> ExtraSettings { get; } = new Dictionary<string, string?>
     {
         ["NIXERY_AUTH"] = "token",
         ["NIXERY_AUTH_USERS"] = TestUsers.UsersSetting,
@@ -95,7 +45,7 @@ public sealed class TokenAuthOnEmbeddedDefault : EmbeddedAuthFixture
 
 public sealed class BasicAuthOnEmbeddedDefault : EmbeddedAuthFixture
 {
-    protected override IReadOnlyDictionary<string, string?> AuthSettings => new Dictionary<string, string?>
+    protected override IReadOnlyDictionary<string, string?> ExtraSettings { get; } = new Dictionary<string, string?>
     {
         ["NIXERY_AUTH"] = "basic",
         ["NIXERY_AUTH_USERS"] = TestUsers.UsersSetting,
@@ -104,7 +54,7 @@ public sealed class BasicAuthOnEmbeddedDefault : EmbeddedAuthFixture
 
 public sealed class AnonymousPullOnEmbeddedDefault : EmbeddedAuthFixture
 {
-    protected override IReadOnlyDictionary<string, string?> AuthSettings => new Dictionary<string, string?>
+    protected override IReadOnlyDictionary<string, string?> ExtraSettings { get; } = new Dictionary<string, string?>
     {
         ["NIXERY_AUTH"] = "token",
         ["NIXERY_AUTH_USERS"] = TestUsers.UsersSetting,
