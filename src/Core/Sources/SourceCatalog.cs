@@ -26,7 +26,7 @@ public sealed class SourceCatalog
 
     private readonly Dictionary<string, IPackageSource> _named;
 
-    /// <param name="sources">The default first (RegistryOptions.Sources).</param>
+    /// <param name="sources">The default first (SourceOptions.Sources).</param>
     public SourceCatalog(IReadOnlyList<SourceDefinition> sources, TimeProvider time, TimeSpan revisionCacheFor, HttpClient http)
     {
         var cache = new RevisionCache(time, revisionCacheFor);

@@ -6,7 +6,8 @@
 //
 //   budget      Default (10 s) for every request; a manifest request may wait for a build, so
 //               its budget is NIXERY_BUILD_WAIT + NIXERY_RETRY_AFTER when that is longer
-//               (ManifestHandler sets it; BuildCoordinator answers 429 when its own wait ends).
+//               (RegistryApi sets it for manifests; BuildCoordinator answers 429 when its own
+//               wait ends).
 //               10 s holds one storage call at its worst (StorageCallPolicy: ≈ 10 s with its
 //               retries) and is well within what clients wait (containerd's and skopeo's
 //               response-header timeouts are 30 s and more).
