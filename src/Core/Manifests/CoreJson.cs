@@ -5,6 +5,7 @@ using Nixery.Core.Builds;
 using Nixery.Core.Errors;
 using Nixery.Core.Names;
 using Nixery.Core.Queue;
+using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 
 namespace Nixery.Core.Manifests;
@@ -22,4 +23,5 @@ namespace Nixery.Core.Manifests;
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ImageRequest))]
 [JsonSerializable(typeof(ReferrersIndex))]
+[JsonSerializable(typeof(PackageIndex))]
 public sealed partial class CoreJson : JsonSerializerContext;

@@ -4,6 +4,7 @@
 // wrong, and keeps its backend to itself. The rest of the layout has its own owners: status/ the BuildLedger
 // (Core/Builds), leases StorageLease, popularity/ the Builder's PopularityStore.
 using Nixery.Core.Manifests;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Storage;
 
@@ -85,6 +86,16 @@ public sealed class RegistryStore(IStorageBackend backend)
         names.Sort(StringComparer.Ordinal);
         return names;
     }
+
+    /// <summary>The attribute index of the source at its revision, or null until a worker has
+    /// evaluated that revision.</summary>
+    public Task<PackageIndex?> GetPackageIndexAsync(PackageSource source, CancellationToken ct) =>
+        backend.ReadJsonAsync(StorageLayout.PackageIndex(source), CoreJson.Default.PackageIndex, ct);
+
+    /// <summary>Written by the worker after it evaluated the source's revision; the same
+    /// revision always gives the same index, so a rewrite changes nothing.</summary>
+    public Task PutPackageIndexAsync(PackageIndex index, CancellationToken ct) =>
+        backend.WriteJsonAsync(StorageLayout.PackageIndex(index.Source), index, CoreJson.Default.PackageIndex, ct);
 
     public Task<LayerRecord?> GetLayerAsync(string layerKey, CancellationToken ct) =>
         backend.ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);

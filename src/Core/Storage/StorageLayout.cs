@@ -12,11 +12,13 @@
 //   popularity/learned.json   package name → how many built images held it (ETag read-modify-write)
 //   referrers/sha256/<hex>.json  the referrers of a manifest (an OCI index of its SBOM artifacts)
 //   catalog/<name>.name       an image name this registry has built, for /v2/_catalog (empty)
+//   indexes/<source-key>.json the attribute index of a package source at a revision (PackageIndex)
 //
 // Write order is what keeps readers safe: blobs first, the manifest blob next, the referrers
 // and the catalog entry, the image entry last, so an image entry never names a blob that is
 // not there.
 using Nixery.Core.Manifests;
+using Nixery.Core.Sources;
 
 namespace Nixery.Core.Storage;
 
@@ -67,6 +69,11 @@ public static class StorageLayout
         path.StartsWith(CatalogPrefix, StringComparison.Ordinal) && path.EndsWith(CatalogSuffix, StringComparison.Ordinal) && path.Length > CatalogPrefix.Length + CatalogSuffix.Length
             ? path[CatalogPrefix.Length..^CatalogSuffix.Length]
             : null;
+
+    /// <summary>The attribute index of a package source at its revision; keyed, like image
+    /// keys, by the source's kind and revision (ImageKeys.For).</summary>
+    public static string PackageIndex(PackageSource source) =>
+        $"indexes/{Digest.Sha256Hex($"source={source.Kind}:{source.Revision}")}.json";
 
     /// <summary>Popularity computed over a package set (or binary cache) by the worker host's popularity command.</summary>
     public const string ComputedPopularity = "popularity/computed.json";
