@@ -5,6 +5,7 @@
 // stops it before it listens, with one sentence per setting (Settings.Check).
 using Nixery.Builder;
 using Nixery.Builder.Nix;
+using Nixery.Core.Azure;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -59,6 +60,7 @@ public static class EmbeddedApp
         // Before the worker: what a dead earlier process left is swept before the first build.
         services.AddHostedService<StartupSweep>();
         services.AddInProcessWorker(embedded.Workers, embedded.MaxDequeueCount);
+        services.AddRegistryTelemetry(config, "nixery-embedded");
         configureServices?.Invoke(services);
         var app = builder.Build();
         app.MapHttpFunctions<RegistryApi>();

@@ -4,6 +4,7 @@
 // reach the host over the worker's gRPC channel (no console logger of its own). A wrong
 // setting stops it before it serves, with one sentence per setting (Settings.Check).
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Hosting;
 using Nixery.Core.Azure;
 using Nixery.Core.Options;
@@ -20,6 +21,7 @@ if (Settings.Problems(builder.Configuration, [.. RegistryHosting.SettingTypes(bu
 
 builder.Services.AddRegistryHttp(builder.Configuration);
 builder.Services.AddAzureBuildQueue();
+builder.Services.AddRegistryTelemetry(builder.Configuration, "nixery-registry", hostDefaults: otel => otel.UseFunctionsWorkerDefaults());
 using var host = builder.Build();
 host.LogStartup();
 await host.RunAsync();

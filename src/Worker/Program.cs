@@ -3,6 +3,7 @@
 // before it takes a job, with one sentence per setting (Settings.Check). Also
 //   dotnet Nixery.Worker.dll popularity …   popularity data for the layer grouper (PopularityCommand)
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -31,6 +32,7 @@ if (Settings.Problems(builder.Configuration, [.. StorageRegistration.StorageSett
 builder.Services.AddRegistryStorage(builder.Configuration);
 builder.Services.AddBuilder();
 builder.Services.AddSingleton(QueueSettings.Read(builder.Configuration));
+builder.Services.AddRegistryTelemetry(builder.Configuration, "nixery-worker", hostDefaults: otel => otel.UseFunctionsWorkerDefaults());
 using var host = builder.Build();
 await host.RunAsync();
 return 0;

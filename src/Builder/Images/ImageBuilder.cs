@@ -38,6 +38,7 @@ using Nixery.Core.Names;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
+using Nixery.Core.Telemetry;
 
 namespace Nixery.Builder.Images;
 
@@ -88,6 +89,7 @@ public sealed class ImageBuilder(
         string packageSetPath;
         try
         {
+            using var checkout = RegistryTelemetry.StartPhase("source checkout", "checkout");
             packageSetPath = await sources.CheckOutAsync(job.Source, ct);
         }
         catch (SourceUnavailableException e)
@@ -199,8 +201,11 @@ public sealed class ImageBuilder(
     private async Task<PlatformBuilt> AssembleAsync(BuildJob job, BuildAttempt attempt, Architecture arch, IReadOnlyList<string> packages, Prepared ready, CancellationToken ct)
     {
         var image = job.Image;
+        var grouping = RegistryTelemetry.StartPhase("group layers", "group");
         var selected = await popularity.GetAsync(ct);
         var groups = grouper.Group(ready.Graph, ready.TopLevel, selected.Data, options.LayerBudget - 1);
+        grouping.Activity?.SetTag("nixery.layers", groups.Count + 1);
+        grouping.Dispose();
         logger.LogInformation("grouped {Paths} store paths of {Image} into {Layers} layers with {Grouper} and {Popularity} popularity", ready.Graph.Paths.Count, image.Name, groups.Count, grouper.Name, selected.Origin);
 
         // Most popular first; the key breaks ties so the order never depends on the grouper's.
@@ -228,7 +233,13 @@ public sealed class ImageBuilder(
         layerSources.Add(new LayerSource(symlinkKey, 0, (s, pool, token) => LayerPacker.PackSymlinkLayerAsync(forest, s, token, pool)));
 
         await attempt.PackingAsync(layerSources.Count, ct);
-        var layers = await layerCache.GetAsync(layerSources, image.Name, attempt.LeaseOwner, attempt.LayerReadyAsync, ct);
+        IReadOnlyList<BuiltLayer> layers;
+        using (RegistryTelemetry.StartPhase("pack layers", "pack"))
+        {
+            layers = await layerCache.GetAsync(layerSources, image.Name, attempt.LeaseOwner, attempt.LayerReadyAsync, ct);
+        }
+
+        using var writing = RegistryTelemetry.StartPhase("write manifests", "manifests");
 
         var hasShell = ready.TopLevel.Any(p => StorePaths.Name(p).StartsWith("bash", StringComparison.Ordinal));
         List<HistoryEntry> history = [.. ordered.Select(g => ImageConfigWriter.StorePathsHistory(g.Contents)), ImageConfigWriter.SymlinkHistory(root, ready.TopLevel)];

@@ -28,6 +28,7 @@ using Microsoft.Extensions.Logging;
 using Nixery.Builder.Packing;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
+using Nixery.Core.Telemetry;
 
 namespace Nixery.Builder.Images;
 
@@ -83,6 +84,7 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
         {
             if (await LookUpAsync(layer.Key, ct) is { } cached)
             {
+                RegistryTelemetry.LayerLookups.Add(1, new KeyValuePair<string, object?>("result", "hit"));
                 logger.LogInformation("reused layer {Layer} {Index}/{Count} of {Image} as {Digest}", layer.Key, index, count, image, cached.Digest);
                 return cached;
             }
@@ -118,6 +120,8 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
     private async Task<BuiltLayer?> PackAsync(LayerSource layer, StorageLease lease, string image, int index, int count, CancellationToken ct)
     {
         using var packing = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+        using var span = RegistryTelemetry.Source.StartActivity("pack layer");
+        span?.SetTag("nixery.layer", layer.Key);
         PackedLayer packed;
         try
         {
@@ -132,6 +136,9 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
         // The blob is in place: recording it is right whoever holds the lease now.
         await store.PutLayerAsync(layer.Key, new LayerRecord(packed.Digest.ToString(), packed.DiffId.ToString(), packed.Size), ct);
         logger.LogInformation("packed layer {Layer} {Index}/{Count} of {Image} as {Digest} ({Size} bytes)", layer.Key, index, count, image, packed.Digest, packed.Size);
+        span?.SetTag("nixery.bytes", packed.Size);
+        RegistryTelemetry.LayerLookups.Add(1, new KeyValuePair<string, object?>("result", "miss"));
+        RegistryTelemetry.BytesPacked.Add(packed.Size);
         return new BuiltLayer(packed.Digest, packed.DiffId, packed.Size);
     }
 

@@ -16,6 +16,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Nixery.Core.Telemetry;
 
 namespace Nixery.Builder.Nix;
 
@@ -62,6 +63,7 @@ public sealed partial class NixClient : INixClient
     private async Task<PrepareResult> PrepareCoreAsync(string expression, PrepareRequest request, NixLogTail tail, CancellationToken token)
     {
         var packagesJson = JsonSerializer.Serialize(request.Packages.ToList(), NixJsonContext.Default.ListString);
+        using var evaluating = RegistryTelemetry.StartPhase("nix evaluate", "evaluate");
         var evaluation = await NixProcess.RunAsync(
             "nix-instantiate",
             [
@@ -77,6 +79,7 @@ public sealed partial class NixClient : INixClient
         }
 
         var output = Parse(evaluation.Stdout, NixJsonContext.Default.PrepareOutput, "nix-instantiate", tail);
+        evaluating.Dispose();
         if (output.Error is not null)
         {
             if (output.Error != "not_found")
@@ -87,6 +90,7 @@ public sealed partial class NixClient : INixClient
             return new PackagesNotFound(output.Pkgs ?? []);
         }
 
+        using var realising = RegistryTelemetry.StartPhase("nix realise", "realise");
         var drvs = (output.Drvs ?? []).Distinct(StringComparer.Ordinal).ToList();
         var topLevel = (output.Outs ?? []).Distinct(StringComparer.Ordinal).ToList();
         if (drvs.Count > 0)

@@ -17,11 +17,16 @@
 //   the build threw (storage down)  status building + the reason    the exception propagates: the
 //                                  queue delivers the job again (at-least-once)
 //   threw on the last delivery     status failed ("attempted n times …")  propagates; the queue gives up
+//
+// Each delivery that builds is a "build" span continuing the enqueuing request's trace
+// (BuildJob.TraceParent) and counts in nixery.builds and nixery.build.duration by outcome
+// (Core/Telemetry/RegistryTelemetry.cs); the first also records its queue wait.
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Images;
 using Nixery.Core.Builds;
 using Nixery.Core.Queue;
+using Nixery.Core.Telemetry;
 
 namespace Nixery.Builder.Worker;
 
@@ -54,6 +59,8 @@ public sealed class BuildJobRunner(
             return new JobResult(JobSettlement.Poison, reason);
         }
 
+        Activity? span = null;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             if (await ledger.GetAsync(job.ImageKey, ct) is { Job: { } current } && current != job.JobId)
@@ -63,6 +70,13 @@ public sealed class BuildJobRunner(
             }
 
             logger.LogInformation("building {Image} {JobId}, attempt {Attempt} of {MaxAttempts}", job.Image.Name, job.JobId, attempt, maxAttempts);
+            span = RegistryTelemetry.StartBuild(job.TraceParent);
+            span?.SetTag("nixery.image", job.Image.Name).SetTag("nixery.job", job.JobId).SetTag("nixery.attempt", attempt);
+            if (job.Enqueued is { } enqueued && attempt == 1)
+            {
+                RegistryTelemetry.QueueWait.Record(Math.Max(0, (time.GetUtcNow() - enqueued).TotalSeconds));
+            }
+
             BuildOutcome outcome;
             await using (var running = new BuildAttempt(ledger, job, time, logger))
             {
@@ -74,10 +88,12 @@ public sealed class BuildJobRunner(
             {
                 case ImageFailed f:
                     await FailAsync(job, new BuildFailure(job.Image.Name, f.Reason, f.Missing, f.LogTail), ct);
+                    Ended(span, started, "failed");
                     // Missing packages are the user's to fix, and the status says which.
                     return f.Missing is null ? new JobResult(JobSettlement.Poison, f.Reason) : new JobResult(JobSettlement.Complete);
                 case ImageBuilt:
                     await ledger.SucceedAsync(job.ImageKey, job.JobId, ct);
+                    Ended(span, started, "built");
                     return new JobResult(JobSettlement.Complete);
                 case var other:
                     throw new UnreachableException($"a build ended as {other.GetType().Name}");
@@ -85,10 +101,25 @@ public sealed class BuildJobRunner(
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
+            span?.SetStatus(ActivityStatusCode.Error, e.Message);
+            Ended(span, started, "threw");
             logger.LogError(e, "attempt {Attempt} to build {Image} {JobId} threw", attempt, job.Image.Name, job.JobId);
             await RecordThrownAsync(job, attempt, maxAttempts, e);
             throw;
         }
+        finally
+        {
+            span?.Dispose();
+        }
+    }
+
+    /// <summary>The build's outcome on its span and in the build metrics.</summary>
+    private static void Ended(Activity? span, long started, string outcome)
+    {
+        span?.SetTag("nixery.outcome", outcome);
+        var tag = new KeyValuePair<string, object?>("outcome", outcome);
+        RegistryTelemetry.Builds.Add(1, tag);
+        RegistryTelemetry.BuildDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tag);
     }
 
     private async Task FailAsync(BuildJob job, BuildFailure failure, CancellationToken ct)

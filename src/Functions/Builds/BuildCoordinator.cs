@@ -36,6 +36,7 @@ using Nixery.Core.Names;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
 using Nixery.Core.Storage;
+using Nixery.Core.Telemetry;
 
 namespace Nixery.Functions.Builds;
 
@@ -208,12 +209,16 @@ public sealed class BuildCoordinator(
 
     private async Task ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)
     {
-        var job = new BuildJob(BuildJob.CurrentVersion, Guid.NewGuid().ToString("N"), key, image, resolved);
-        if (!await ledger.ClaimAsync(key, job.JobId, ct))
+        var jobId = Guid.NewGuid().ToString("N");
+        if (!await ledger.ClaimAsync(key, jobId, ct))
         {
             return;
         }
 
+        // The producer span of the build's trace: the job carries its traceparent to the worker.
+        using var enqueue = RegistryTelemetry.Source.StartActivity("enqueue build", ActivityKind.Producer);
+        enqueue?.SetTag("nixery.image", image.Name).SetTag("nixery.job", jobId).SetTag("messaging.destination.name", queue.Name);
+        var job = new BuildJob(BuildJob.CurrentVersion, jobId, key, image, resolved, time.GetUtcNow(), RegistryTelemetry.CurrentTraceParent());
         await queue.EnqueueAsync(job, ct);
         logger.LogInformation("enqueued build of {Image} {JobId} {ImageKey} on {Queue}", image.Name, job.JobId, key, queue.Name);
     }

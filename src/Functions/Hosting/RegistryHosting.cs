@@ -79,5 +79,6 @@ public static class RegistryHosting
         logger.LogInformation(
             "authentication {AuthMode}; {Users} users; anonymous pull {AnonymousPull}",
             auth.Mode, services.GetRequiredService<RegistryUsers>().Count, auth.AllowsAnonymousPull ? "allowed" : "refused");
+        logger.LogInformation("telemetry exported to {Telemetry}", TelemetryRegistration.Destinations(services.GetRequiredService<IConfiguration>()));
     }
 }

@@ -7,6 +7,7 @@
 using Nixery.Core.Errors;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
+using Nixery.Core.Telemetry;
 
 namespace Nixery.Functions.Registry;
 
@@ -26,6 +27,7 @@ public sealed class BlobHandler(RegistryStore store)
         if (await store.GetBlobRedirectUrlAsync(digest, MediaTypes.OctetStream, ct) is { } url)
         {
             context.Response.Headers["Docker-Content-Digest"] = digest.ToString();
+            RegistryTelemetry.BlobRedirects.Add(1);
             await Results.Redirect(url.AbsoluteUri, permanent: false, preserveMethod: true).ExecuteAsync(context);
             return;
         }

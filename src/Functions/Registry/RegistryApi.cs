@@ -38,6 +38,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Azure.Functions.Worker;
 using Nixery.Core.Errors;
 using Nixery.Core.Storage;
+using Nixery.Core.Telemetry;
 using Nixery.Functions.Auth;
 using Nixery.Functions.Builds;
 using Nixery.Functions.Web;
@@ -80,6 +81,17 @@ public sealed class RegistryApi(
             {
                 await Options(context);
                 return;
+            }
+
+            if (parsed.Kind == ResourceKind.Manifest)
+            {
+                // Counted as the response starts, when its status is final whatever answered
+                // (the handler, or RegistryResult for a refusal), and before the client has it.
+                context.Response.OnStarting(() =>
+                {
+                    RegistryTelemetry.ManifestRequests.Add(1, new KeyValuePair<string, object?>("http.response.status_code", context.Response.StatusCode));
+                    return Task.CompletedTask;
+                });
             }
 
             await auth.RequireAsync(context, parsed.Kind == ResourceKind.Catalog ? AccessScope.Catalog : AccessScope.PullOf(parsed.Name));
