@@ -1,0 +1,144 @@
+// Whether a client may start one more cold build (issue 13, "fair and bounded building"). Asked
+// by BuildCoordinator where a cold build is about to be claimed: after the image record and a
+// remembered failure were looked for (a warm pull never gets here, so it is never limited) and
+// after the package index has refused unknown names (so made-up names cost no budget either).
+//
+//   1. Queued builds per client (NIXERY_MAX_QUEUED_PER_CLIENT). The worker takes jobs first in,
+//      first out; a cap on what one client may have waiting bounds how far one client's backlog
+//      can push everyone else's builds back, which is the fairness the queue itself cannot give
+//      (issue 13: 300 names ahead of one real pull). Each admitted build holds a slot from the
+//      admission until its status says it settled. Slots are counted in this process: it admits
+//      a build only while the client holds fewer than the cap, and when it holds that many it
+//      first reads the status of each (BuildLedger; cap reads at most) to free those that ended,
+//      wherever they were built. With several HTTP instances each counts the builds it admitted,
+//      so a client reaching n instances may have up to n × cap queued.
+//   2. Cold builds per client and minute (NIXERY_BUILD_RATE), a token bucket (ClientRate).
+//
+// The cap is checked first, so a build refused for it does not also spend the client's rate.
+// Refusals are 429 TOOMANYREQUESTS with Retry-After and a message that names the setting:
+// podman, skopeo and containerd retry 429 by themselves, and docker prints the message.
+using Nixery.Core.Builds;
+using Nixery.Core.Errors;
+using Nixery.Core.Storage;
+
+namespace Nixery.Functions.Builds;
+
+public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, RegistryStore store, BuildLedger ledger, TimeProvider time, ILogger<BuildAdmission> logger) : IDisposable
+{
+    /// <summary>How long a slot is kept without a look at its status: the time between the
+    /// admission and the claim's write.</summary>
+    private static readonly TimeSpan ClaimGrace = TimeSpan.FromSeconds(2);
+
+    private readonly ClientRate _rate = new(limits.BuildRatePerMinute);
+
+    /// <summary>Per client: image key → its slot.</summary>
+    private readonly Dictionary<string, Dictionary<string, Slot>> _slots = new(StringComparer.Ordinal);
+
+    /// <summary>The builds <paramref name="client"/> holds slots for now (tests and logs).</summary>
+    public int Queued(string client)
+    {
+        lock (_slots)
+        {
+            return _slots.TryGetValue(client, out var mine) ? mine.Count : 0;
+        }
+    }
+
+    /// <summary>Admits one cold build of <paramref name="imageKey"/> for <paramref name="client"/>,
+    /// holding a slot for it; throws 429 when a limit refuses it. The caller releases the slot
+    /// (Release) when no job came of it (another request claimed the build first).</summary>
+    public async Task AdmitAsync(string client, string imageKey, CancellationToken ct)
+    {
+        var cap = limits.MaxQueuedPerClient;
+        if (cap > 0 && !TryReserve(client, imageKey, cap))
+        {
+            await FreeSettledAsync(client, ct);
+            if (!TryReserve(client, imageKey, cap))
+            {
+                logger.LogInformation("client {Client} has {Queued} builds queued, the most NIXERY_MAX_QUEUED_PER_CLIENT allows; answering 429", client, cap);
+                throw new RegistryException(
+                    ErrorCode.TooManyRequests,
+                    $"you have {cap} images queued or building, the most one client may have at once ({LimitOptions.MaxQueuedKey}); retry once one is built, or ask the operator to raise {LimitOptions.MaxQueuedKey}",
+                    new Dictionary<string, string> { ["Retry-After"] = ClientRate.Header(wait.RetryAfterSeconds) });
+            }
+        }
+
+        if (!_rate.TryTake(client, out var retryAfter))
+        {
+            Release(client, imageKey);
+            logger.LogInformation("client {Client} passed NIXERY_BUILD_RATE ({Rate} cold builds a minute); answering 429 with Retry-After {RetryAfter}", client, limits.BuildRatePerMinute, retryAfter);
+            throw new RegistryException(
+                ErrorCode.TooManyRequests,
+                $"you started {limits.BuildRatePerMinute} builds of new images within a minute, your cold-build rate ({LimitOptions.BuildRateKey}); images already built pull without limit. Retry in {retryAfter} s, or ask the operator to raise {LimitOptions.BuildRateKey}",
+                new Dictionary<string, string> { ["Retry-After"] = ClientRate.Header(retryAfter) });
+        }
+    }
+
+    /// <summary>Gives back the slot of a build that was not enqueued by this request.</summary>
+    public void Release(string client, string imageKey)
+    {
+        lock (_slots)
+        {
+            if (_slots.TryGetValue(client, out var mine) && mine.Remove(imageKey) && mine.Count == 0)
+            {
+                _slots.Remove(client);
+            }
+        }
+    }
+
+    public void Dispose() => _rate.Dispose();
+
+    private bool TryReserve(string client, string imageKey, int cap)
+    {
+        lock (_slots)
+        {
+            if (!_slots.TryGetValue(client, out var mine))
+            {
+                mine = new Dictionary<string, Slot>(StringComparer.Ordinal);
+                _slots[client] = mine;
+            }
+
+            if (mine.ContainsKey(imageKey))
+            {
+                return true;
+            }
+
+            if (mine.Count >= cap)
+            {
+                return false;
+            }
+
+            mine[imageKey] = new Slot(time.GetUtcNow());
+            return true;
+        }
+    }
+
+    /// <summary>Frees the slots of <paramref name="client"/>'s builds that ended: the image is
+    /// recorded, or its status is settled (done, failed), stale (its job is lost and a later
+    /// claim owns it) or gone. A slot just taken (its claim may not be written yet) is kept.</summary>
+    private async Task FreeSettledAsync(string client, CancellationToken ct)
+    {
+        List<(string Key, Slot Slot)> held;
+        lock (_slots)
+        {
+            held = _slots.TryGetValue(client, out var mine) ? [.. mine.Select(s => (s.Key, s.Value))] : [];
+        }
+
+        var now = time.GetUtcNow();
+        foreach (var (key, slot) in held)
+        {
+            if (now - slot.Taken < ClaimGrace)
+            {
+                continue;
+            }
+
+            var status = await ledger.GetAsync(key, ct);
+            var running = status is { State: BuildState.Queued or BuildState.Building } && !ledger.IsStale(status);
+            if (!running || await store.GetImageAsync(key, ct) is not null)
+            {
+                Release(client, key);
+            }
+        }
+    }
+
+    private sealed record Slot(DateTimeOffset Taken);
+}
