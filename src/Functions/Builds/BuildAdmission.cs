@@ -23,12 +23,8 @@ using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Builds;
 
-public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, RegistryStore store, BuildLedger ledger, TimeProvider time, ILogger<BuildAdmission> logger) : IDisposable
+public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, RegistryStore store, BuildLedger ledger, ILogger<BuildAdmission> logger) : IDisposable
 {
-    /// <summary>How long a slot is kept without a look at its status: the time between the
-    /// admission and the claim's write.</summary>
-    private static readonly TimeSpan ClaimGrace = TimeSpan.FromSeconds(2);
-
     private readonly ClientRate _rate = new(limits.BuildRatePerMinute);
 
     /// <summary>Per client: image key → its slot.</summary>
@@ -44,8 +40,8 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
     }
 
     /// <summary>Admits one cold build of <paramref name="imageKey"/> for <paramref name="client"/>,
-    /// holding a slot for it; throws 429 when a limit refuses it. The caller releases the slot
-    /// (Release) when no job came of it (another request claimed the build first).</summary>
+    /// holding a slot for it; throws 429 when a limit refuses it. The caller then says whether
+    /// its claim enqueued the job (Claimed): a slot no request enqueued for is given back.</summary>
     public async Task AdmitAsync(string client, string imageKey, CancellationToken ct)
     {
         var cap = limits.MaxQueuedPerClient;
@@ -64,7 +60,7 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
 
         if (!_rate.TryTake(client, out var retryAfter))
         {
-            Release(client, imageKey);
+            Claimed(client, imageKey, enqueued: false);
             logger.LogInformation("client {Client} passed NIXERY_BUILD_RATE ({Rate} cold builds a minute); answering 429 with Retry-After {RetryAfter}", client, limits.BuildRatePerMinute, retryAfter);
             throw new RegistryException(
                 ErrorCode.TooManyRequests,
@@ -73,14 +69,29 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
         }
     }
 
-    /// <summary>Gives back the slot of a build that was not enqueued by this request.</summary>
-    public void Release(string client, string imageKey)
+    /// <summary>Ends one admission of AdmitAsync: <paramref name="enqueued"/>, its claim won and
+    /// the job is queued, so the slot stands until the build settles; otherwise (another request
+    /// claimed the build, or a limit refused it) the slot goes unless some admission enqueued
+    /// for it or still may (two requests of one client for one new image share its slot).</summary>
+    public void Claimed(string client, string imageKey, bool enqueued)
     {
+        if (limits.MaxQueuedPerClient <= 0)
+        {
+            return;
+        }
+
         lock (_slots)
         {
-            if (_slots.TryGetValue(client, out var mine) && mine.Remove(imageKey) && mine.Count == 0)
+            if (!_slots.TryGetValue(client, out var mine) || !mine.TryGetValue(imageKey, out var slot))
             {
-                _slots.Remove(client);
+                return;
+            }
+
+            slot.Pending--;
+            slot.Enqueued |= enqueued;
+            if (slot.Pending <= 0 && !slot.Enqueued)
+            {
+                Free(mine, client, imageKey);
             }
         }
     }
@@ -97,8 +108,9 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
                 _slots[client] = mine;
             }
 
-            if (mine.ContainsKey(imageKey))
+            if (mine.TryGetValue(imageKey, out var shared))
             {
+                shared.Pending++;
                 return true;
             }
 
@@ -107,14 +119,15 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
                 return false;
             }
 
-            mine[imageKey] = new Slot(time.GetUtcNow());
+            mine[imageKey] = new Slot { Pending = 1 };
             return true;
         }
     }
 
     /// <summary>Frees the slots of <paramref name="client"/>'s builds that ended: the image is
     /// recorded, or its status is settled (done, failed), stale (its job is lost and a later
-    /// claim owns it) or gone. A slot just taken (its claim may not be written yet) is kept.</summary>
+    /// claim owns it) or gone. A slot with an admission still pending (its claim may not be
+    /// written yet) is kept.</summary>
     private async Task FreeSettledAsync(string client, CancellationToken ct)
     {
         List<(string Key, Slot Slot)> held;
@@ -123,10 +136,9 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
             held = _slots.TryGetValue(client, out var mine) ? [.. mine.Select(s => (s.Key, s.Value))] : [];
         }
 
-        var now = time.GetUtcNow();
         foreach (var (key, slot) in held)
         {
-            if (now - slot.Taken < ClaimGrace)
+            if (slot.Pending > 0)
             {
                 continue;
             }
@@ -135,10 +147,33 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
             var running = status is { State: BuildState.Queued or BuildState.Building } && !ledger.IsStale(status);
             if (!running || await store.GetImageAsync(key, ct) is not null)
             {
-                Release(client, key);
+                lock (_slots)
+                {
+                    if (_slots.TryGetValue(client, out var mine) && mine.TryGetValue(key, out var current) && current == slot && current.Pending <= 0)
+                    {
+                        Free(mine, client, key);
+                    }
+                }
             }
         }
     }
 
-    private sealed record Slot(DateTimeOffset Taken);
+    /// <summary>Removes a slot; called under the lock.</summary>
+    private void Free(Dictionary<string, Slot> mine, string client, string imageKey)
+    {
+        mine.Remove(imageKey);
+        if (mine.Count == 0)
+        {
+            _slots.Remove(client);
+        }
+    }
+
+    /// <summary>One build a client holds a place for. Pending: admissions not yet Claimed;
+    /// Enqueued: one of them enqueued the job. Changed only under the lock.</summary>
+    private sealed class Slot
+    {
+        public int Pending { get; set; }
+
+        public bool Enqueued { get; set; }
+    }
 }

@@ -94,15 +94,23 @@ public sealed class BuildCoordinator(
         if (status is null || ledger.IsStale(status))
         {
             await RefuseUnknownPackagesAsync(image, resolved, ct);
-            if (client is not null)
+            if (client is null)
+            {
+                await ClaimAndEnqueueAsync(image, resolved, key, ct);
+            }
+            else
             {
                 await admission.AdmitAsync(client, key, ct);
-            }
-
-            if (!await ClaimAndEnqueueAsync(image, resolved, key, ct) && client is not null)
-            {
-                // Another request claimed it: this one only waits, and holds no slot.
-                admission.Release(client, key);
+                var enqueued = false;
+                try
+                {
+                    enqueued = await ClaimAndEnqueueAsync(image, resolved, key, ct);
+                }
+                finally
+                {
+                    // Another request claimed it (or storage failed): this one holds no slot.
+                    admission.Claimed(client, key, enqueued);
+                }
             }
         }
 

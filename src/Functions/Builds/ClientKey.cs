@@ -4,7 +4,11 @@
 // address of X-Forwarded-For instead: the one the proxy in front of the app saw, which a client
 // cannot forge (it can only prepend addresses). Off by default, since without a proxy that
 // writes the header any client could pick its own partition. Behind the Azure Functions host
-// the worker's remote address is the host's, so there it must be on (README, "Limits").
+// the worker's remote address is the host's own, so every client would be one; the host
+// forwards with YARP's default transform, which writes X-Forwarded-For with the address the
+// host was connected from (tests/FunctionsHost/Http/HttpFront.cs emulates it), so there it
+// must be on. Whether that address is the client's or the Azure front end's was not checked
+// on Azure (README, "Limits"); per-user limits, with authentication on, do not depend on it.
 using System.Net;
 using Nixery.Functions.Auth;
 
