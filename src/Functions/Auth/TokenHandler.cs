@@ -16,8 +16,9 @@
 // Failed logins are limited per client (NIXERY_AUTH_FAILURE_RATE a minute, Builds/ClientRate.cs):
 // each costs a PBKDF2 verification of 600,000 iterations (PasswordHash), so a client guessing
 // passwords would otherwise spend the app's CPU at will. Once a client's failures are used up,
-// every request it makes here with credentials is answered 429 with Retry-After before any hash
-// is computed, until its bucket refills; anonymous requests cost no hash and are not limited.
+// every request it makes here with Basic credentials is answered 429 with Retry-After before any
+// hash is computed, until its bucket refills; requests without credentials, or with a header that
+// is no Basic credentials, cost no hash and are neither limited nor counted.
 // https://github.com/distribution/distribution/blob/main/docs/content/spec/auth/token.md
 using System.Globalization;
 using System.Text.Json;
@@ -70,7 +71,9 @@ public sealed class TokenHandler(RegistryAuth auth, RegistryTokens tokens, Limit
     /// the client's budget of failed logins.</summary>
     private string? CheckCredentials(HttpContext context, bool allowNone)
     {
-        if (context.Request.Headers.Authorization.Count == 0)
+        // Only credentials that reach a password check cost a hash; no header, another scheme
+        // or a malformed one is refused (or let through) for free.
+        if (!RegistryAuth.TryReadBasic(context.Request.Headers.Authorization.ToString(), out _, out _))
         {
             return auth.BasicUser(context, allowNone);
         }

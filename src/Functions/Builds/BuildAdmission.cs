@@ -19,12 +19,18 @@
 // podman, skopeo and containerd retry 429 by themselves, and docker prints the message.
 using Nixery.Core.Builds;
 using Nixery.Core.Errors;
+using Nixery.Core.Options;
 using Nixery.Core.Storage;
 
 namespace Nixery.Functions.Builds;
 
-public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, RegistryStore store, BuildLedger ledger, ILogger<BuildAdmission> logger) : IDisposable
+public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, StatusOptions status, RegistryStore store, BuildLedger ledger, TimeProvider time, ILogger<BuildAdmission> logger) : IDisposable
 {
+    /// <summary>Admissions between two sweeps of old slots (Sweep).</summary>
+    private const int SweepEvery = 1024;
+
+    private int _admissions;
+
     private readonly ClientRate _rate = new(limits.BuildRatePerMinute);
 
     /// <summary>Per client: image key → its slot.</summary>
@@ -45,6 +51,11 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
     public async Task AdmitAsync(string client, string imageKey, CancellationToken ct)
     {
         var cap = limits.MaxQueuedPerClient;
+        if (cap > 0 && Interlocked.Increment(ref _admissions) % SweepEvery == 0)
+        {
+            Sweep();
+        }
+
         if (cap > 0 && !TryReserve(client, imageKey, cap))
         {
             await FreeSettledAsync(client, ct);
@@ -119,7 +130,7 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
                 return false;
             }
 
-            mine[imageKey] = new Slot { Pending = 1 };
+            mine[imageKey] = new Slot { Pending = 1, Taken = time.GetUtcNow() };
             return true;
         }
     }
@@ -158,6 +169,27 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
         }
     }
 
+    /// <summary>Slots are otherwise looked at only when their client reaches the cap, so a client
+    /// that never does would keep its settled ones for good: every SweepEvery admissions, slots
+    /// older than NIXERY_BUILD_STALE (after which the ledger calls a queued build lost too) go.</summary>
+    private void Sweep()
+    {
+        var before = time.GetUtcNow() - status.BuildStaleAfter;
+        lock (_slots)
+        {
+            foreach (var (client, mine) in _slots.ToList())
+            {
+                foreach (var (key, slot) in mine.ToList())
+                {
+                    if (slot.Pending <= 0 && slot.Taken < before)
+                    {
+                        Free(mine, client, key);
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Removes a slot; called under the lock.</summary>
     private void Free(Dictionary<string, Slot> mine, string client, string imageKey)
     {
@@ -172,6 +204,8 @@ public sealed class BuildAdmission(LimitOptions limits, BuildWaitOptions wait, R
     /// Enqueued: one of them enqueued the job. Changed only under the lock.</summary>
     private sealed class Slot
     {
+        public DateTimeOffset Taken { get; init; }
+
         public int Pending { get; set; }
 
         public bool Enqueued { get; set; }
