@@ -48,6 +48,13 @@ public sealed class BuildOptions : ICheckedSettings
     [ConfigurationKeyName("NIXERY_SOURCE_CACHE")]
     public string SourceCachePath { get; set; } = ".state/sources";
 
+    /// <summary>The largest closure an image may hold, in bytes (the sum of its store paths' NAR
+    /// sizes, i.e. unpacked); checked after Nix realises it, before packing. 0: no limit. The
+    /// default, 8 GiB, is past any image a registry should serve a pull of (Docker Hub's largest
+    /// common images are a few GiB) yet stops a name from filling the storage with one build.</summary>
+    [ConfigurationKeyName("NIXERY_MAX_IMAGE_BYTES"), Range(typeof(long), "0", "1099511627776"), Unit("bytes")]
+    public long MaxImageBytes { get; set; } = 8L * 1024 * 1024 * 1024;
+
     public TimeSpan NixTimeout => TimeSpan.FromSeconds(NixTimeoutSeconds);
 
     public TimeSpan LayerClaimTtl => TimeSpan.FromSeconds(LayerClaimTtlSeconds);

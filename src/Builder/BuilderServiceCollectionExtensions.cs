@@ -31,7 +31,7 @@ public static class BuilderServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var build = sp.GetRequiredService<BuildOptions>();
-            return new ImageBuilderOptions(build.LayerBudget, build.LayerClaimTtl, build.PackConcurrency);
+            return new ImageBuilderOptions(build.LayerBudget, build.LayerClaimTtl, build.PackConcurrency, build.MaxImageBytes);
         });
         // NIX_POPULARITY_URL if set; else popularity/computed.json, else learned.json (PopularitySource).
         services.AddSingleton(sp => new PopularitySourceOptions(LoadPopularity(sp.GetRequiredService<BuildOptions>().PopularityPath), PopularitySourceOptions.DefaultCacheFor));
@@ -42,6 +42,7 @@ public static class BuilderServiceCollectionExtensions
             sp.GetRequiredService<SourceCheckoutOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, sp.GetRequiredService<ILogger<SourceCheckout>>()));
         services.AddSingleton<NixPlatforms>();
         services.AddSingleton<LayerCache>();
+        services.AddSingleton<PackageIndexPublisher>();
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton<BuildJobRunner>();
         return services;

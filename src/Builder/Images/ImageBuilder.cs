@@ -44,7 +44,9 @@ namespace Nixery.Builder.Images;
 
 /// <param name="PackConcurrency">NIXERY_PACK_CONCURRENCY: layers packed, and chunks compressed,
 /// at once; 0 for the processor count.</param>
-public sealed record ImageBuilderOptions(int LayerBudget, TimeSpan LayerClaimStaleAfter, int PackConcurrency = 0);
+/// <param name="MaxImageBytes">NIXERY_MAX_IMAGE_BYTES: the largest closure (sum of NAR sizes) an
+/// image may hold; 0 for no limit.</param>
+public sealed record ImageBuilderOptions(int LayerBudget, TimeSpan LayerClaimStaleAfter, int PackConcurrency = 0, long MaxImageBytes = 0);
 
 /// <summary>How a build ended, for the status record.</summary>
 public abstract record BuildOutcome;
@@ -72,7 +74,8 @@ public sealed class ImageBuilder(
     ILogger<ImageBuilder> logger,
     PopularitySource popularity,
     SourceCheckout sources,
-    NixPlatforms platforms)
+    NixPlatforms platforms,
+    PackageIndexPublisher? indexes = null)
 {
     /// <summary>Builds the job as an attempt with no heartbeat (tools and tests; the worker's
     /// runner starts the attempt and passes it).</summary>
@@ -85,7 +88,6 @@ public sealed class ImageBuilder(
     /// <summary>Builds the job; <paramref name="attempt"/> records its progress and owns its layer leases.</summary>
     public async Task<BuildOutcome> BuildAsync(BuildJob job, BuildAttempt attempt, CancellationToken ct)
     {
-        var image = job.Image;
         string packageSetPath;
         try
         {
@@ -98,6 +100,23 @@ public sealed class ImageBuilder(
         }
 
         var packageSet = PackageSetInfo.Load(packageSetPath);
+        // Step 0 also publishes the set's attribute index (once per revision), beside the
+        // build; it is waited for after the image, so it never delays one (PackageIndexPublisher).
+        var index = indexes?.PublishAsync(job.Source, packageSetPath, packageSet, ct) ?? Task.CompletedTask;
+        try
+        {
+            return await BuildFromSetAsync(job, attempt, packageSet, packageSetPath, ct);
+        }
+        finally
+        {
+            await index;
+        }
+    }
+
+    /// <summary>Steps 1–5 for a checked-out package set.</summary>
+    private async Task<BuildOutcome> BuildFromSetAsync(BuildJob job, BuildAttempt attempt, PackageSetInfo packageSet, string packageSetPath, CancellationToken ct)
+    {
+        var image = job.Image;
         var packages = new MetaPackages(packageSet.Shell, packageSet.AlwaysInclude).Expand(image.Packages);
         var buildable = await platforms.GetAsync();
         if (image.ArchitectureNamed || packageSet.Systems.Count == 1)
@@ -192,9 +211,27 @@ public sealed class ImageBuilder(
         return prepared switch
         {
             PackagesNotFound notFound => new PlatformFailed(new ImageFailed($"packages not found: {string.Join(", ", notFound.Missing)}", notFound.Missing, null)),
+            Prepared ready when TooLarge(ready) is { } failure => new PlatformFailed(failure),
             Prepared ready => await AssembleAsync(job, attempt, arch, packages, ready, ct),
             _ => throw new UnreachableException($"Nix's preparation ended as {prepared.GetType().Name}"),
         };
+    }
+
+    /// <summary>NIXERY_MAX_IMAGE_BYTES, checked once Nix has realised the closure and before
+    /// anything is packed: the closure's NAR sizes are what the layers hold uncompressed, so the
+    /// sum is the image's unpacked size (what a client's disk pays), known before any packing.</summary>
+    private ImageFailed? TooLarge(Prepared ready)
+    {
+        var bytes = ready.Graph.Paths.Sum(p => p.NarSize);
+        if (options.MaxImageBytes <= 0 || bytes <= options.MaxImageBytes)
+        {
+            return null;
+        }
+
+        return new ImageFailed(
+            $"the image's closure is {bytes} bytes ({ready.Graph.Paths.Count} store paths), more than this registry's limit of {options.MaxImageBytes} bytes (NIXERY_MAX_IMAGE_BYTES); ask for fewer or smaller packages, or raise NIXERY_MAX_IMAGE_BYTES",
+            null,
+            null);
     }
 
     /// <summary>Steps 2–4 for one system whose packages Nix has realised.</summary>

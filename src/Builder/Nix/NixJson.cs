@@ -45,4 +45,5 @@ internal sealed record PackageSetJson(
 [JsonSerializable(typeof(Dictionary<string, PathInfoJson>))]
 [JsonSerializable(typeof(PackageSetJson))]
 [JsonSerializable(typeof(List<string>))]
+[JsonSerializable(typeof(List<Nixery.Core.Sources.IndexedPackage>))]
 internal sealed partial class NixJsonContext : JsonSerializerContext;

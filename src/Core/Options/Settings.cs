@@ -140,12 +140,15 @@ public static class Settings
     private static string? CheckText(PropertyInfo property, string key, string text)
     {
         var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-        if (type == typeof(int))
+        if (type == typeof(int) || type == typeof(long))
         {
+            // long for byte counts (NIXERY_MAX_IMAGE_BYTES): their Range gives its bounds as
+            // text (RangeAttribute(typeof(long), "0", "…")), so they are read the same way.
             var range = property.GetCustomAttribute<RangeAttribute>();
             var unit = property.GetCustomAttribute<UnitAttribute>() is { } u ? " of " + u.Unit : "";
-            var ok = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-                && (range is null || (value >= (int)range.Minimum && value <= (int)range.Maximum));
+            var ok = long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                && (type == typeof(long) || value is >= int.MinValue and <= int.MaxValue)
+                && (range is null || (value >= Convert.ToInt64(range.Minimum, CultureInfo.InvariantCulture) && value <= Convert.ToInt64(range.Maximum, CultureInfo.InvariantCulture)));
             return ok ? null : range is null
                 ? $"{key} is '{text}'; it must be a whole number{unit}."
                 : $"{key} is '{text}'; it must be a whole number{unit} from {range.Minimum} to {range.Maximum}.";

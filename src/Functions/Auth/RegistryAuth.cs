@@ -27,6 +27,10 @@ public sealed class RegistryAuth(AuthOptions options, RegistryUsers users, Regis
 
     public AuthOptions Options => options;
 
+    /// <summary>The user a request was let in as (HttpContext.Items), for limits per client
+    /// (Builds/ClientKey.cs); absent for anonymous requests and with authentication off.</summary>
+    public static string? UserOf(HttpContext context) => context.Items[UserItem] as string;
+
     /// <summary>Returns when the request may have <paramref name="needed"/> (null: /v2/ itself,
     /// any authenticated client); throws UNAUTHORIZED with the challenge otherwise.</summary>
     public async Task RequireAsync(HttpContext context, AccessScope? needed)
@@ -145,7 +149,9 @@ public sealed class RegistryAuth(AuthOptions options, RegistryUsers users, Regis
         return true;
     }
 
-    private void RequireBasicUser(HttpContext context) => _ = BasicUser(context);
+    private const string UserItem = "nixery.user";
+
+    private void RequireBasicUser(HttpContext context) => context.Items[UserItem] = BasicUser(context);
 
     private async Task RequireTokenAsync(HttpContext context, AccessScope? needed)
     {
@@ -172,6 +178,11 @@ public sealed class RegistryAuth(AuthOptions options, RegistryUsers users, Regis
             throw Unauthorized(
                 $"the token grants {granted}, not {needed}: ask {Realm(context)} for scope={needed}",
                 challenge + ",error=\"insufficient_scope\"");
+        }
+
+        if (claims.Subject is { Length: > 0 } subject)
+        {
+            context.Items[UserItem] = subject;
         }
     }
 

@@ -13,15 +13,26 @@
 // out, as the spec lets a token server do, and the registry then refuses what the token lacks.
 // The "service" parameter is not checked: the token's audience is always this registry's
 // service. Tokens are never cached by intermediaries (Cache-Control: no-store, RFC 6749 §5.1).
+// Failed logins are limited per client (NIXERY_AUTH_FAILURE_RATE a minute, Builds/ClientRate.cs):
+// each costs a PBKDF2 verification of 600,000 iterations (PasswordHash), so a client guessing
+// passwords would otherwise spend the app's CPU at will. Once a client's failures are used up,
+// every request it makes here with Basic credentials is answered 429 with Retry-After before any
+// hash is computed, until its bucket refills; requests without credentials, or with a header that
+// is no Basic credentials, cost no hash and are neither limited nor counted.
 // https://github.com/distribution/distribution/blob/main/docs/content/spec/auth/token.md
 using System.Globalization;
 using System.Text.Json;
 using Nixery.Core.Errors;
+using Nixery.Functions.Builds;
 
 namespace Nixery.Functions.Auth;
 
-public sealed class TokenHandler(RegistryAuth auth, RegistryTokens tokens, ILogger<TokenHandler> logger)
+public sealed class TokenHandler(RegistryAuth auth, RegistryTokens tokens, LimitOptions limits, ILogger<TokenHandler> logger) : IDisposable
 {
+    private readonly ClientRate _failures = new(limits.AuthFailuresPerMinute);
+
+    public void Dispose() => _failures.Dispose();
+
     public Task HandleAsync(HttpContext context)
     {
         var options = auth.Options;
@@ -34,7 +45,7 @@ public sealed class TokenHandler(RegistryAuth auth, RegistryTokens tokens, ILogg
                     : $"authentication is off ({AuthOptions.ModeKey}=off): pull without credentials");
         }
 
-        var user = auth.BasicUser(context, allowNone: options.AllowsAnonymousPull);
+        var user = CheckCredentials(context, options.AllowsAnonymousPull);
         var requested = context.Request.Query["scope"]
             .SelectMany(s => (s ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Select(s => AccessScope.TryParse(s) ?? throw new RegistryException(
@@ -54,6 +65,38 @@ public sealed class TokenHandler(RegistryAuth auth, RegistryTokens tokens, ILogg
         response.Headers.CacheControl = "no-store";
         response.ContentLength = body.Length;
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>The user of the request's Basic credentials (null for none, where allowed), within
+    /// the client's budget of failed logins.</summary>
+    private string? CheckCredentials(HttpContext context, bool allowNone)
+    {
+        // Only credentials that reach a password check cost a hash; no header, another scheme
+        // or a malformed one is refused (or let through) for free.
+        if (!RegistryAuth.TryReadBasic(context.Request.Headers.Authorization.ToString(), out _, out _))
+        {
+            return auth.BasicUser(context, allowNone);
+        }
+
+        var client = ClientKey.Of(context, limits);
+        if (!_failures.HasLeft(client, out var retryAfter))
+        {
+            logger.LogInformation("client {Client} passed NIXERY_AUTH_FAILURE_RATE; answering 429 with Retry-After {RetryAfter}", client, retryAfter);
+            throw new RegistryException(
+                ErrorCode.TooManyRequests,
+                $"too many failed logins from your address: {limits.AuthFailuresPerMinute} a minute are allowed ({LimitOptions.AuthFailureRateKey}); retry in {retryAfter} s with the right user name and password",
+                new Dictionary<string, string> { ["Retry-After"] = ClientRate.Header(retryAfter) });
+        }
+
+        try
+        {
+            return auth.BasicUser(context, allowNone);
+        }
+        catch (RegistryException e) when (e.Code == ErrorCode.Unauthorized)
+        {
+            _failures.TryTake(client, out _);
+            throw;
+        }
     }
 
     /// <summary>Scopes are records with a list inside: equal when they print the same.</summary>

@@ -29,6 +29,13 @@
 // moves the wait, not the network), and a read that fails or is cut off is no news: the wait
 // goes on, and at its end the answer is 429 with Retry-After as for any build still running.
 // So a manifest request answers within its wait + ReadGrace however storage hangs, never 500.
+//
+// Before a cold build is claimed (issue 13, "fair and bounded building"), and only then, so
+// built images and remembered failures are served as before: names with packages the package
+// set's index lacks are answered 404 MANIFEST_UNKNOWN, as a build that found them missing would
+// be, but with no status written and no job (PackageIndexCache); then the client's limits
+// (BuildAdmission: queued builds per client, cold builds per minute) may answer 429. A stale
+// build enqueued again is not a new build and passes neither.
 using System.Diagnostics;
 using Nixery.Core.Builds;
 using Nixery.Core.Errors;
@@ -48,6 +55,8 @@ public sealed class BuildCoordinator(
     BuildWaitOptions wait,
     TimeProvider time,
     StorageHealth health,
+    PackageIndexCache indexes,
+    BuildAdmission admission,
     ILogger<BuildCoordinator> logger)
 {
     /// <summary>How often a waiting request re-reads storage (for builds in other processes).</summary>
@@ -59,7 +68,8 @@ public sealed class BuildCoordinator(
     /// <summary>The image record of a built image; builds it first if needed. Throws a
     /// RegistryException with the answer the client should get otherwise.</summary>
     /// <param name="resolved">The package source at the revision the request's tag stands for.</param>
-    public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, PackageSource resolved, CancellationToken ct)
+    /// <param name="client">Who asks (ClientKey), for the limits per client; null: none apply.</param>
+    public async Task<ImageRecord> GetOrBuildAsync(ImageRequest image, PackageSource resolved, string? client, CancellationToken ct)
     {
         // The wait is counted from the request's arrival here, so time spent on the first
         // reads is part of it, not added to it.
@@ -84,7 +94,25 @@ public sealed class BuildCoordinator(
         var poll = extended ? Task.CompletedTask : Task.Delay(wait.BuildWait < PollInterval ? wait.BuildWait : PollInterval, time, ct);
         if (status is null || ledger.IsStale(status))
         {
-            await ClaimAndEnqueueAsync(image, resolved, key, ct);
+            await RefuseUnknownPackagesAsync(image, resolved, ct);
+            if (client is null)
+            {
+                await ClaimAndEnqueueAsync(image, resolved, key, ct);
+            }
+            else
+            {
+                await admission.AdmitAsync(client, key, ct);
+                var enqueued = false;
+                try
+                {
+                    enqueued = await ClaimAndEnqueueAsync(image, resolved, key, ct);
+                }
+                finally
+                {
+                    // Another request claimed it (or storage failed): this one holds no slot.
+                    admission.Claimed(client, key, enqueued);
+                }
+            }
         }
 
         // Wait for the outcome: woken at once by this process's worker, else by polling
@@ -207,12 +235,30 @@ public sealed class BuildCoordinator(
         }
     }
 
-    private async Task ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)
+    /// <summary>Throws 404 MANIFEST_UNKNOWN naming the packages the source's index lacks (none
+    /// when it has no index yet): the answer a build would end with, without the build.</summary>
+    private async Task RefuseUnknownPackagesAsync(ImageRequest image, PackageSource resolved, CancellationToken ct)
+    {
+        var unknown = await indexes.UnknownAsync(image, resolved, ct);
+        if (unknown.Count == 0)
+        {
+            return;
+        }
+
+        logger.LogInformation("refused {Image}: the package index of {Kind} {Revision} has no {Missing}", image.Name, resolved.Kind, resolved.Revision, string.Join(", ", unknown));
+        throw new RegistryException(
+            ErrorCode.ManifestUnknown,
+            $"packages not found: {string.Join(", ", unknown)}; the package set at revision {resolved.Revision} has no such attribute (search its packages on this registry's page /)",
+            detail: new Dictionary<string, IReadOnlyList<string>> { ["missing"] = unknown });
+    }
+
+    /// <summary>True when this call claimed the build and enqueued its job.</summary>
+    private async Task<bool> ClaimAndEnqueueAsync(ImageRequest image, PackageSource resolved, string key, CancellationToken ct)
     {
         var jobId = Guid.NewGuid().ToString("N");
         if (!await ledger.ClaimAsync(key, jobId, ct))
         {
-            return;
+            return false;
         }
 
         // The producer span of the build's trace: the job carries its traceparent to the worker.
@@ -221,6 +267,7 @@ public sealed class BuildCoordinator(
         var job = new BuildJob(BuildJob.CurrentVersion, jobId, key, image, resolved, time.GetUtcNow(), RegistryTelemetry.CurrentTraceParent());
         await queue.EnqueueAsync(job, ct);
         logger.LogInformation("enqueued build of {Image} {JobId} {ImageKey} on {Queue}", image.Name, job.JobId, key, queue.Name);
+        return true;
     }
 
     private static RegistryException Failure(ImageRequest image, BuildStatus status)

@@ -21,7 +21,7 @@ public static class RegistryHosting
 {
     /// <summary>The options classes the HTTP side reads (its storage's among them), for Settings.Check.</summary>
     public static IReadOnlyList<Type> SettingTypes(IConfiguration config) =>
-        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions), typeof(AuthOptions)];
+        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions), typeof(AuthOptions), typeof(LimitOptions)];
 
     /// <summary>Registers everything the HTTP functions need but the build queue.</summary>
     public static IServiceCollection AddRegistryHttp(this IServiceCollection services, IConfiguration config)
@@ -30,6 +30,7 @@ public static class RegistryHosting
         services.AddSettings<SourceOptions>();
         services.AddSettings<BuildWaitOptions>();
         services.AddSettings<AuthOptions>();
+        services.AddSettings<LimitOptions>();
         services.AddSingleton(sp => new RegistryUsers(RegistryUsers.Load(sp.GetRequiredService<AuthOptions>(), []), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<RegistryTokens>();
         services.AddSingleton<RegistryAuth>();
@@ -40,6 +41,8 @@ public static class RegistryHosting
             var sources = sp.GetRequiredService<SourceOptions>();
             return new SourceCatalog(sources.Sources, sp.GetRequiredService<TimeProvider>(), sources.RevisionCacheFor, sp.GetRequiredService<IHttpClientFactory>().CreateClient("sources"));
         });
+        services.AddSingleton<PackageIndexCache>();
+        services.AddSingleton<BuildAdmission>();
         services.AddSingleton<BuildCoordinator>();
         services.AddSingleton<ManifestHandler>();
         services.AddSingleton<BlobHandler>();

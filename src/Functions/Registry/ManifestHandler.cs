@@ -10,6 +10,7 @@
 // If-None-Match answers 304. No ranges: a manifest is sent whole, as distribution does.
 // Asked for by digest it may be cached for good (Cache-Control); by tag it may not, since
 // the tag moves with the package source's revision.
+// A name of more than NIXERY_MAX_PACKAGES packages is refused before its image is looked up.
 using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -22,7 +23,7 @@ using Nixery.Functions.Builds;
 
 namespace Nixery.Functions.Registry;
 
-public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds, SourceCatalog sources)
+public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds, SourceCatalog sources, LimitOptions limits)
 {
     /// <summary>Manifests are small; a larger blob asked for as a manifest is not one of ours.</summary>
     private const long MaxManifestSize = 4 * 1024 * 1024;
@@ -37,7 +38,8 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
         {
             var (selection, resolved) = await sources.ResolveAsync(path.Name, path.Reference, ct);
             var image = ImageRequest.FromName(selection.Packages);
-            var record = await builds.GetOrBuildAsync(image, resolved, ct);
+            RefuseTooManyPackages(image);
+            var record = await builds.GetOrBuildAsync(image, resolved, ClientKey.Of(context, limits), ct);
             var variant = ManifestNegotiation.Choose(record.StoredVariants(), context.Request.Headers.Accept);
             digest = Digest.TryParse(variant.Digest, out var d) ? d : throw new InvalidDataException($"image record holds a bad digest {variant.Digest}");
             mediaType = variant.MediaType;
@@ -50,6 +52,20 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
         var content = await store.OpenBlobAsync(digest.Value, ct)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, $"manifest {digest} of {path.Name} is not in the registry");
         await StoredContent.ServeAsync(context, content, mediaType, digest.Value, ranges: false, immutable: byDigest);
+    }
+
+    /// <summary>NIXERY_MAX_PACKAGES, before any lookup: 400 NAME_INVALID, the spec's code for a
+    /// repository name the registry will not take (distribution-spec, "Error Codes"); the name
+    /// itself is what must change, so it is no 404.</summary>
+    private void RefuseTooManyPackages(ImageRequest image)
+    {
+        var count = image.Packages.Count + (image.ArchitectureNamed ? 1 : 0);
+        if (count > limits.MaxPackages)
+        {
+            throw new RegistryException(
+                ErrorCode.NameInvalid,
+                $"the name {RegistryPath.Shorten(image.Name)} asks for {count} packages; this registry builds images of at most {limits.MaxPackages} ({LimitOptions.MaxPackagesKey}): split the image or ask the operator to raise {LimitOptions.MaxPackagesKey}");
+        }
     }
 
     private async Task<string> ManifestMediaTypeAsync(Digest digest, RegistryPath path, CancellationToken ct)
