@@ -99,6 +99,9 @@ var httpSettings = union(registrySettings, packageSettings, {
   // The HTTP app enqueues with its own client; the worker's queue comes through its trigger.
   AZURE_STORAGE_QUEUE_URL: 'https://${names.dataStorage}.queue.${environment().suffixes.storage}'
   AZURE_CLIENT_ID: identities.outputs.httpClientId
+  // Behind the Functions host every request comes from the host itself; the last address of
+  // X-Forwarded-For is the one the host was reached from (src/Functions/Builds/ClientKey.cs).
+  NIXERY_TRUST_FORWARDED_FOR: 'on'
 })
 var workerSettings = union(registrySettings, {
   AZURE_CLIENT_ID: identities.outputs.workerClientId
