@@ -59,6 +59,8 @@ public static class EmbeddedApp
         // Before the worker: what a dead earlier process left is swept before the first build.
         services.AddHostedService<StartupSweep>();
         services.AddInProcessWorker(embedded.Workers, embedded.MaxDequeueCount);
+        // Every NIXERY_GC_INTERVAL when NIXERY_RETENTION is set (the Azure HTTP app has a timer function).
+        services.AddHostedService<GarbageCollection>();
         configureServices?.Invoke(services);
         var app = builder.Build();
         app.MapHttpFunctions<RegistryApi>();
