@@ -12,8 +12,8 @@ public readonly record struct Freed(int Count, long Bytes)
 
 /// <param name="DryRun">Nothing was deleted; the counts are what would have been.</param>
 /// <param name="Skipped">Why nothing was collected (retention off), or null.</param>
-/// <param name="BlobsDeferred">Builds were running, so unreferenced blobs were left for the next
-/// collection (GarbageCollector, "Builds in progress").</param>
+/// <param name="BlobsDeferred">Builds were running, so unreferenced blobs (and referrers indexes
+/// and catalog entries) were left for the next collection (GarbageCollector, "Builds in progress").</param>
 public sealed record CollectionReport(
     bool DryRun,
     string? Skipped,

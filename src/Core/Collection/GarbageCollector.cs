@@ -23,10 +23,12 @@
 // Builds in progress: a build may also use what is old and unmarked. It reuses a layer by its
 // layer record, and writes a config or manifest that is already there (an expired image built
 // again) by leaving the old object in place; the old blob keeps its old time, and the grace
-// period cannot tell it is wanted. So step 4 runs only while no build is queued or running
-// (a status record that is queued, or building with a live heartbeat: BuildLedger.IsStale), and
-// looks again before each batch of deletes, together with any image entry written since the
-// mark; otherwise the unreferenced blobs are left for the next collection (BlobsDeferred). A
+// period cannot tell it is wanted (nor can it where storage's clock and this one disagree). So
+// step 4, and the layer records, referrers indexes and catalog entries of step 3 (which a build
+// also writes before its image entry), run only while no build is queued or running (a status record that
+// is queued, or building with a live heartbeat: BuildLedger.IsStale); step 4 looks again before
+// each batch of deletes, together with any image entry written since the mark. Otherwise they
+// are left for the next collection (BlobsDeferred). A
 // build's status is queued before its worker starts, and Nix takes seconds before the first
 // layer lookup, which is the window a batch has.
 // A pull that read an image entry just before step 1 may find its layers gone in step 4; its
@@ -141,28 +143,40 @@ public sealed class GarbageCollector(
             }
         }
 
-        await foreach (var (path, modified) in backend.ListAsync(StorageLayout.LayerPrefix, ct))
+        // What a build writes before its image entry, besides blobs, is deferred with them.
+        var deferred = false;
+        var statuses = new Dictionary<string, (DateTimeOffset, BuildStatus?)>(StringComparer.Ordinal);
+        if (await RunningBuildAsync(statuses, ct) is { } runningNow)
         {
-            if (StorageLayout.LayerKeyOfRecord(path) is null)
-            {
-                continue; // a lease: its owner's
-            }
-
-            var layer = await ReadOrNullAsync(path, CoreJson.Default.LayerRecord, ct);
-            var sweepable = layer is not null && Digest.TryParse(layer.Digest, out var digest)
-                ? !marked.Contains(digest.Value) && (blobs.TryGetValue(digest.Value, out var blobModified) ? run.Old(blobModified) : run.Old(modified))
-                : run.Old(modified);
-            if (sweepable)
-            {
-                await run.DeleteAsync(backend, path, Kind.Layer, ct);
-            }
+            logger.LogInformation("garbage collection of {Backend} leaves unreferenced blobs, layer records, referrers indexes and catalog entries for the next run: the build of {ImageKey} is {State}", backend.Name, runningNow.Key, runningNow.State);
+            deferred = true;
         }
 
-        await foreach (var (path, modified) in backend.ListAsync(StorageLayout.ReferrersPrefix, ct))
+        if (!deferred)
         {
-            if (StorageLayout.SubjectOfReferrers(path) is { } subject && !marked.Contains(subject) && run.Old(modified))
+            await foreach (var (path, modified) in backend.ListAsync(StorageLayout.LayerPrefix, ct))
             {
-                await run.DeleteAsync(backend, path, Kind.Referrers, ct);
+                if (StorageLayout.LayerKeyOfRecord(path) is null)
+                {
+                    continue; // a lease: its owner's
+                }
+
+                var layer = await ReadOrNullAsync(path, CoreJson.Default.LayerRecord, ct);
+                var sweepable = layer is not null && Digest.TryParse(layer.Digest, out var digest)
+                    ? !marked.Contains(digest.Value) && (blobs.TryGetValue(digest.Value, out var blobModified) ? run.Old(blobModified) : run.Old(modified))
+                    : run.Old(modified);
+                if (sweepable)
+                {
+                    await run.DeleteAsync(backend, path, Kind.Layer, ct);
+                }
+            }
+
+            await foreach (var (path, modified) in backend.ListAsync(StorageLayout.ReferrersPrefix, ct))
+            {
+                if (StorageLayout.SubjectOfReferrers(path) is { } subject && !marked.Contains(subject) && run.Old(modified))
+                {
+                    await run.DeleteAsync(backend, path, Kind.Referrers, ct);
+                }
             }
         }
 
@@ -188,7 +202,7 @@ public sealed class GarbageCollector(
 
         // A name is known only from a pull record by tag; an image never pulled since pull
         // records exist has none, and then no catalog entry can be known to be unused.
-        if (namesKnown)
+        if (namesKnown && !deferred)
         {
             await foreach (var (path, modified) in backend.ListAsync(StorageLayout.CatalogPrefix, ct))
             {
@@ -201,9 +215,7 @@ public sealed class GarbageCollector(
 
         // 4. Blobs, last, while no build runs.
         var sweep = blobs.Where(b => !marked.Contains(b.Key) && run.Old(b.Value)).Select(b => b.Key).OrderBy(d => d.Hex, StringComparer.Ordinal).ToList();
-        var deferred = false;
-        var statuses = new Dictionary<string, (DateTimeOffset, BuildStatus?)>(StringComparer.Ordinal);
-        for (var start = 0; start < sweep.Count; start += BlobBatch)
+        for (var start = 0; start < sweep.Count && !deferred; start += BlobBatch)
         {
             if (await RunningBuildAsync(statuses, ct) is { } running)
             {
