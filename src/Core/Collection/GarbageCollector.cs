@@ -143,6 +143,13 @@ public sealed class GarbageCollector(
             }
         }
 
+        // A build that ended since step 1 (an expired image pulled and built again at once,
+        // reusing its old layers) keeps what it names; its name is unknown to the catalog rule.
+        if (await MarkImagesWrittenSinceAsync(kept, gone, dryRun, marked, keptManifests, ct))
+        {
+            namesKnown = false;
+        }
+
         // What a build writes before its image entry, besides blobs, is deferred with them.
         var deferred = false;
         var statuses = new Dictionary<string, (DateTimeOffset, BuildStatus?)>(StringComparer.Ordinal);
@@ -224,15 +231,7 @@ public sealed class GarbageCollector(
                 break;
             }
 
-            // Images written since the mark (builds that ended meanwhile) keep what they name.
-            await foreach (var (path, _) in backend.ListAsync(StorageLayout.ImagePrefix, ct))
-            {
-                if (StorageLayout.ImageKeyOfImage(path) is { } key && !kept.ContainsKey(key) && !gone.Contains(key) && await ReadImageAsync(key, ct) is { } image)
-                {
-                    kept[key] = image;
-                    await MarkImageAsync(key, image, marked, keptManifests, ct);
-                }
-            }
+            await MarkImagesWrittenSinceAsync(kept, gone, dryRun, marked, keptManifests, ct);
 
             foreach (var digest in sweep.Skip(start).Take(BlobBatch).Where(d => !marked.Contains(d)))
             {
@@ -325,6 +324,27 @@ public sealed class GarbageCollector(
         }
 
         return running;
+    }
+
+    /// <summary>Marks image entries written since step 1 (builds that ended meanwhile, an expired
+    /// image built again among them); true if there were any. In a dry run the expired entries
+    /// are still there, and are not new.</summary>
+    private async Task<bool> MarkImagesWrittenSinceAsync(
+        Dictionary<string, ImageRecord> kept, HashSet<string> gone, bool dryRun, HashSet<Digest> marked, HashSet<Digest> manifests, CancellationToken ct)
+    {
+        var any = false;
+        await foreach (var (path, _) in backend.ListAsync(StorageLayout.ImagePrefix, ct))
+        {
+            if (StorageLayout.ImageKeyOfImage(path) is { } key && !kept.ContainsKey(key) && !(dryRun && gone.Contains(key))
+                && await ReadImageAsync(key, ct) is { } image)
+            {
+                kept[key] = image;
+                any = true;
+                await MarkImageAsync(key, image, marked, manifests, ct);
+            }
+        }
+
+        return any;
     }
 
     private async Task MarkImageAsync(string key, ImageRecord image, HashSet<Digest> marked, HashSet<Digest> manifests, CancellationToken ct)

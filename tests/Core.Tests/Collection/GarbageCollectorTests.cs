@@ -155,6 +155,25 @@ public abstract class GarbageCollectorTests(TestBackend backends) : IAsyncLifeti
         Assert.Equal(before, await ListAsync(""));
     }
 
+    [Fact]
+    public async Task AnExpiredImageBuiltAgainDuringTheCollectionKeepsTheOldBlobsItReuses()
+    {
+        var a = await SeedImageAsync("git/shell", ["shared", "git"]);
+        _clock.Advance(Retention + TimeSpan.FromHours(2));
+        // A pull right after the entry is deleted builds the image again at once from the layer
+        // cache: its entry is back before the collector looks for running builds.
+        var rebuilding = new RebuildOnDelete(Backend, StorageLayout.Image(a.Key), a.Record);
+        var collector = new GarbageCollector(rebuilding, new RegistryStore(rebuilding), Ledger, new CollectionOptions { RetentionDays = 1 }, _clock, NullLogger<GarbageCollector>.Instance);
+
+        var report = await collector.CollectAsync(dryRun: false, Ct);
+
+        Assert.Equal(1, report.Images.Count);
+        Assert.Equal(1, report.ImagesKept);
+        Assert.Equal(default, report.Blobs);
+        Assert.Equal(Sorted(a.Blobs.Select(d => d.ToString())), await BlobsAsync());
+        await AssertBlobsHashToTheirDigestsAsync(a.Blobs);
+    }
+
     private GarbageCollector Collector(CollectionOptions? options = null) =>
         new(Backend, Store, Ledger, options ?? new CollectionOptions { RetentionDays = 1 }, _clock, NullLogger<GarbageCollector>.Instance);
 
@@ -257,6 +276,41 @@ public abstract class GarbageCollectorTests(TestBackend backends) : IAsyncLifeti
     }
 
     private static List<string> Sorted(IEnumerable<string> items) => [.. items.Order(StringComparer.Ordinal)];
+}
+
+/// <summary>Writes the image entry again right after it is deleted (an instant rebuild).</summary>
+internal sealed class RebuildOnDelete(IStorageBackend inner, string imagePath, ImageRecord record) : IStorageBackend
+{
+    public string Name => inner.Name;
+
+    public Task<BlobProperties?> StatAsync(string path, CancellationToken cancellationToken) => inner.StatAsync(path, cancellationToken);
+
+    public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+    public Task WriteAsync(string path, Stream content, string? contentType, CancellationToken cancellationToken) => inner.WriteAsync(path, content, contentType, cancellationToken);
+
+    public Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken) =>
+        inner.TryCreateAsync(path, content, contentType, cancellationToken);
+
+    public Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken) =>
+        inner.TryReplaceAsync(path, content, expectedETag, contentType, cancellationToken);
+
+    public Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken) => inner.BeginStagedUploadAsync(cancellationToken);
+
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        await inner.DeleteAsync(path, cancellationToken);
+        if (path == imagePath)
+        {
+            await new RegistryStore(inner).PutImageAsync(StorageLayout.ImageKeyOfImage(path)!, record, cancellationToken);
+        }
+    }
+
+    public Task<bool> TryDeleteAsync(string path, string expectedETag, CancellationToken cancellationToken) => inner.TryDeleteAsync(path, expectedETag, cancellationToken);
+
+    public IAsyncEnumerable<(string Path, DateTimeOffset Modified)> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+
+    public Task<Uri?> GetRedirectUrlAsync(string path, string contentType, CancellationToken cancellationToken) => inner.GetRedirectUrlAsync(path, contentType, cancellationToken);
 }
 
 public sealed class GarbageCollectorOnFileSystemTests() : GarbageCollectorTests(new FileSystemTestBackend());
