@@ -15,10 +15,11 @@ using Nixery.Core.Collection;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
 using Nixery.TestSupport;
+using Xunit.Abstractions;
 
 namespace Nixery.EndToEnd.Tests;
 
-public abstract class GarbageCollectionTests : IAsyncLifetime
+public abstract class GarbageCollectionTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly CancellationToken Ct = CancellationToken.None;
 
@@ -86,6 +87,8 @@ public abstract class GarbageCollectionTests : IAsyncLifetime
         Assert.Equal(before, await ListAsync(backend, ""));
         var after = await collector.CollectAsync(dryRun: false, Ct);
         Assert.Equal(after with { DryRun = true }, dry);
+        output.WriteLine($"during the build: {during}");
+        output.WriteLine($"after it: {after}");
         Assert.False(after.BlobsDeferred);
         Assert.Equal(0, after.Images.Count);
         Assert.Equal(2, after.ImagesKept);
@@ -195,13 +198,13 @@ public abstract class GarbageCollectionTests : IAsyncLifetime
     }
 }
 
-public sealed class GarbageCollectionOnFileSystemTests : GarbageCollectionTests
+public sealed class GarbageCollectionOnFileSystemTests(ITestOutputHelper output) : GarbageCollectionTests(output)
 {
     protected override Task<IReadOnlyDictionary<string, string?>> StorageSettingsAsync(TempDir temp) =>
         Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
 }
 
-public sealed class GarbageCollectionOnAzuriteTests : GarbageCollectionTests
+public sealed class GarbageCollectionOnAzuriteTests(ITestOutputHelper output) : GarbageCollectionTests(output)
 {
     private const string Container = "nixery-gc";
 
