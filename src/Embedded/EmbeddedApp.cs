@@ -61,6 +61,8 @@ public static class EmbeddedApp
         services.AddHostedService<StartupSweep>();
         services.AddInProcessWorker(embedded.Workers, embedded.MaxDequeueCount);
         services.AddRegistryTelemetry(config, "nixery-embedded");
+        // Every NIXERY_GC_INTERVAL when NIXERY_RETENTION is set (the Azure HTTP app has a timer function).
+        services.AddHostedService<GarbageCollection>();
         configureServices?.Invoke(services);
         var app = builder.Build();
         app.MapHttpFunctions<RegistryApi>();

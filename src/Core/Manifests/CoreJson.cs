@@ -17,6 +17,7 @@ namespace Nixery.Core.Manifests;
 [JsonSerializable(typeof(ImageRecord))]
 [JsonSerializable(typeof(ManifestVariant))]
 [JsonSerializable(typeof(LayerRecord))]
+[JsonSerializable(typeof(PullRecord))]
 [JsonSerializable(typeof(BuildStatus))]
 [JsonSerializable(typeof(LeaseRecord))]
 [JsonSerializable(typeof(BuildJob))]

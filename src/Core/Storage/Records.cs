@@ -35,3 +35,11 @@ public sealed record LayerRecord(
     [property: JsonPropertyName("digest")] string Digest,
     [property: JsonPropertyName("diffId")] string DiffId,
     [property: JsonPropertyName("size")] long Size);
+
+/// <summary>pulls/&lt;image-key&gt;.json and pulls/sha256/&lt;hex&gt;.json — when an image (by tag) or a
+/// manifest (by digest) was last pulled, by the HTTP side's clock, and the image's name (sorted,
+/// as in the catalog) when it is known. Written at most once an hour per image and instance
+/// (PullRecorder); the collector keeps images pulled within NIXERY_RETENTION.</summary>
+public sealed record PullRecord(
+    [property: JsonPropertyName("pulled")] DateTimeOffset Pulled,
+    [property: JsonPropertyName("image"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null);

@@ -2,7 +2,8 @@
 // blobs, the image index, the layer records, referrers and the catalog. It owns the ordering
 // rules of StorageLayout (blob first, index entry last) so that callers cannot get them
 // wrong, and keeps its backend to itself. The rest of the layout has its own owners: status/ the BuildLedger
-// (Core/Builds), leases StorageLease, popularity/ the Builder's PopularityStore.
+// (Core/Builds), leases StorageLease, popularity/ the Builder's PopularityStore. Listing and
+// deleting are the GarbageCollector's (Core/Collection), which reads the backend itself.
 using Nixery.Core.Manifests;
 using Nixery.Core.Sources;
 
@@ -96,6 +97,15 @@ public sealed class RegistryStore(IStorageBackend backend)
     /// revision always gives the same index, so a rewrite changes nothing.</summary>
     public Task PutPackageIndexAsync(PackageIndex index, CancellationToken ct) =>
         backend.WriteJsonAsync(StorageLayout.PackageIndex(index.Source), index, CoreJson.Default.PackageIndex, ct);
+
+    /// <summary>The pull record at <paramref name="path"/> (StorageLayout.Pull or ManifestPull), or null.</summary>
+    public Task<PullRecord?> GetPullAsync(string path, CancellationToken ct) =>
+        backend.ReadJsonAsync(path, CoreJson.Default.PullRecord, ct);
+
+    /// <summary>Overwrites the pull record: the newest pull wins, and an older one lost in a race
+    /// is less than an hour older (PullRecorder.Resolution).</summary>
+    public Task PutPullAsync(string path, PullRecord record, CancellationToken ct) =>
+        backend.WriteJsonAsync(path, record, CoreJson.Default.PullRecord, ct);
 
     public Task<LayerRecord?> GetLayerAsync(string layerKey, CancellationToken ct) =>
         backend.ReadJsonAsync(StorageLayout.Layer(layerKey), CoreJson.Default.LayerRecord, ct);

@@ -13,6 +13,9 @@
 //   referrers/sha256/<hex>.json  the referrers of a manifest (an OCI index of its SBOM artifacts)
 //   catalog/<name>.name       an image name this registry has built, for /v2/_catalog (empty)
 //   indexes/<source-key>.json the attribute index of a package source at a revision (PackageIndex)
+//   pulls/<image-key>.json    when the image was last pulled by tag, and its name (PullRecorder: at
+//                             most one write per image an hour); read by the GarbageCollector
+//   pulls/sha256/<hex>.json   when a manifest was last pulled by digest (the same record)
 //
 // Write order is what keeps readers safe: blobs first, the manifest blob next, the referrers
 // and the catalog entry, the image entry last, so an image entry never names a blob that is
@@ -28,7 +31,56 @@ public static class StorageLayout
 
     public static string Blob(Digest digest) => $"blobs/{digest.Algorithm}/{digest.Hex}";
 
-    public static string Image(string imageKey) => $"images/{imageKey}.json";
+    public const string ImagePrefix = "images/";
+
+    public static string Image(string imageKey) => $"{ImagePrefix}{imageKey}.json";
+
+    /// <summary>The image key of an image entry's path, or null if the path is not one.</summary>
+    public static string? ImageKeyOfImage(string path) => KeyBetween(path, ImagePrefix, ".json");
+
+    public const string BlobPrefix = "blobs/";
+
+    /// <summary>The digest of a blob's path, or null if the path is not one.</summary>
+    public static Digest? DigestOfBlob(string path) =>
+        path.StartsWith(BlobPrefix, StringComparison.Ordinal) && path[BlobPrefix.Length..].Split('/') is [var algorithm, var hex]
+            && Digest.TryParse($"{algorithm}:{hex}", out var digest)
+            ? digest
+            : null;
+
+    public const string PullPrefix = "pulls/";
+
+    /// <summary>When the image was last pulled by tag (PullRecorder).</summary>
+    public static string Pull(string imageKey) => $"{PullPrefix}{imageKey}.json";
+
+    /// <summary>When the manifest was last pulled by digest (PullRecorder): a client that pins
+    /// a digest (Kubernetes, image@sha256:…) never asks for the tag again.</summary>
+    public static string ManifestPull(Digest manifest) => $"{PullPrefix}{manifest.Algorithm}/{manifest.Hex}.json";
+
+    /// <summary>The image key of a pull record's path, or null if it is not one (a manifest's pull record).</summary>
+    public static string? ImageKeyOfPull(string path) =>
+        KeyBetween(path, PullPrefix, ".json") is { } key && !key.Contains('/', StringComparison.Ordinal) ? key : null;
+
+    /// <summary>The manifest digest of a by-digest pull record's path, or null if it is not one.</summary>
+    public static Digest? DigestOfManifestPull(string path) =>
+        KeyBetween(path, PullPrefix, ".json") is { } key && key.Split('/') is [var algorithm, var hex] && Digest.TryParse($"{algorithm}:{hex}", out var digest)
+            ? digest
+            : null;
+
+    public const string ReferrersPrefix = "referrers/";
+
+    /// <summary>The subject digest of a referrers index's path, or null if the path is not one.</summary>
+    public static Digest? SubjectOfReferrers(string path) =>
+        KeyBetween(path, ReferrersPrefix, ".json") is { } key && key.Split('/') is [var algorithm, var hex] && Digest.TryParse($"{algorithm}:{hex}", out var digest)
+            ? digest
+            : null;
+
+    /// <summary>The layer key of a layer record's path (not a lease's), or null.</summary>
+    public static string? LayerKeyOfRecord(string path) => KeyBetween(path, LayerPrefix, ".json");
+
+    private static string? KeyBetween(string path, string prefix, string suffix) =>
+        path.StartsWith(prefix, StringComparison.Ordinal) && path.EndsWith(suffix, StringComparison.Ordinal) && path.Length > prefix.Length + suffix.Length
+            ? path[prefix.Length..^suffix.Length]
+            : null;
 
     public static string Layer(string layerKey) => $"layers/{layerKey}.json";
 

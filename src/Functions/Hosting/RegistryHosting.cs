@@ -6,6 +6,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Nixery.Core.Azure;
+using Nixery.Core.Collection;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
 using Nixery.Core.Sources;
@@ -21,7 +22,7 @@ public static class RegistryHosting
 {
     /// <summary>The options classes the HTTP side reads (its storage's among them), for Settings.Check.</summary>
     public static IReadOnlyList<Type> SettingTypes(IConfiguration config) =>
-        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions), typeof(AuthOptions), typeof(LimitOptions)];
+        [.. StorageRegistration.StorageSettings(config), typeof(SourceOptions), typeof(StatusOptions), typeof(BuildWaitOptions), typeof(AuthOptions), typeof(LimitOptions), typeof(CollectionOptions)];
 
     /// <summary>Registers everything the HTTP functions need but the build queue.</summary>
     public static IServiceCollection AddRegistryHttp(this IServiceCollection services, IConfiguration config)

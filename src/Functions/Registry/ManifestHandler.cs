@@ -11,9 +11,13 @@
 // Asked for by digest it may be cached for good (Cache-Control); by tag it may not, since
 // the tag moves with the package source's revision.
 // A name of more than NIXERY_MAX_PACKAGES packages is refused before its image is looked up.
+// Every manifest served (GET or HEAD: containerd resolves a tag with HEAD, then fetches by
+// digest) is recorded as a pull of its image or manifest for the garbage collector
+// (PullRecorder: in the background, at most once an hour, never failing the request).
 using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Nixery.Core.Collection;
 using Nixery.Core.Errors;
 using Nixery.Core.Manifests;
 using Nixery.Core.Names;
@@ -23,7 +27,7 @@ using Nixery.Functions.Builds;
 
 namespace Nixery.Functions.Registry;
 
-public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds, SourceCatalog sources, LimitOptions limits)
+public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds, SourceCatalog sources, LimitOptions limits, PullRecorder pulls)
 {
     /// <summary>Manifests are small; a larger blob asked for as a manifest is not one of ours.</summary>
     private const long MaxManifestSize = 4 * 1024 * 1024;
@@ -34,6 +38,7 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
         var digest = path.DigestReference();
         var byDigest = digest is not null;
         string mediaType;
+        Action recordPull;
         if (digest is null)
         {
             var (selection, resolved) = await sources.ResolveAsync(path.Name, path.Reference, ct);
@@ -43,14 +48,19 @@ public sealed class ManifestHandler(RegistryStore store, BuildCoordinator builds
             var variant = ManifestNegotiation.Choose(record.StoredVariants(), context.Request.Headers.Accept);
             digest = Digest.TryParse(variant.Digest, out var d) ? d : throw new InvalidDataException($"image record holds a bad digest {variant.Digest}");
             mediaType = variant.MediaType;
+            var key = ImageKeys.For(image, resolved);
+            recordPull = () => pulls.RecordImage(key, image.Name);
         }
         else
         {
             mediaType = await ManifestMediaTypeAsync(digest.Value, path, ct);
+            var pinned = digest.Value;
+            recordPull = () => pulls.RecordManifest(pinned);
         }
 
         var content = await store.OpenBlobAsync(digest.Value, ct)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, $"manifest {digest} of {path.Name} is not in the registry");
+        recordPull();
         await StoredContent.ServeAsync(context, content, mediaType, digest.Value, ranges: false, immutable: byDigest);
     }
 
