@@ -28,7 +28,15 @@ public static class StorageLayout
 
     public static string Blob(Digest digest) => $"blobs/{digest.Algorithm}/{digest.Hex}";
 
-    public static string Image(string imageKey) => $"images/{imageKey}.json";
+    public static string Image(string imageKey) => $"{ImagePrefix}{imageKey}.json";
+
+    public const string ImagePrefix = "images/";
+
+    /// <summary>The image key of an image record's path, or null if the path is not one.</summary>
+    public static string? ImageKeyOfImage(string path) =>
+        path.StartsWith(ImagePrefix, StringComparison.Ordinal) && path.EndsWith(".json", StringComparison.Ordinal) && path.Length > ImagePrefix.Length + ".json".Length
+            ? path[ImagePrefix.Length..^".json".Length]
+            : null;
 
     public static string Layer(string layerKey) => $"layers/{layerKey}.json";
 
