@@ -57,7 +57,7 @@ public sealed class WebLiveAndEscapingTests : IAsyncLifetime
 
         await _instance.Ledger.SucceedAsync("k-live", "job-1", ct);
         var done = await events.NextBuildAsync("k-live", b => b.GetProperty("state").GetString() == "done", ct);
-        Assert.Equal("done", done.GetProperty("phase").GetString());
+        Assert.Equal("ready to pull", done.GetProperty("phase").GetString());
     }
 
     [Fact]

@@ -158,12 +158,12 @@ public sealed class WebPageTests : IAsyncLifetime
             + "<rect x=\"0\" y=\"44\" width=\"105\" height=\"28\" rx=\"3\" fill=\"#5a5a5a\"/>",
             page,
             StringComparison.Ordinal);
-        Assert.Contains($"<tr><td>1</td><td>3.9 KiB</td><td>2 other images</td><td>store paths glibc-2.36, bash-5.2</td><td><code>{shared}</code></td></tr>", page, StringComparison.Ordinal);
+        Assert.Contains($"<tr><td>1</td><td>3.9 KiB</td><td>2 other images</td><td>store paths glibc-2.36, bash-5.2</td><td><code title=\"{shared}\">{shared[..19]}</code></td></tr>", page, StringComparison.Ordinal);
 
-        // The landing page lists the three as recent builds, each linking to its picture.
+        // The landing page lists the three as recent builds, a named one linking to its picture.
         var landing = await _instance.Client.GetStringAsync("/");
-        Assert.Contains("<a href=\"/images/git/shell\">git/shell</a></td><td>2</td>", landing, StringComparison.Ordinal);
-        Assert.Contains("<a href=\"/images/curl/shell\">curl/shell</a></td><td>1</td>", landing, StringComparison.Ordinal);
+        Assert.Contains("<tr><td><a href=\"/images/git/shell\">git/shell</a></td><td>git shell</td><td>2</td>", landing, StringComparison.Ordinal);
+        Assert.Contains("<tr><td><span class=\"muted\">(not recorded)</span></td><td>curl shell</td><td>1</td>", landing, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -215,6 +215,12 @@ public sealed class WebPageTests : IAsyncLifetime
         var manifestDigest = await _instance.Store.PutBlobAsync(manifestBytes, MediaTypes.DockerManifest, Ct);
         var (selection, source) = await Sources.ResolveAsync(name, "latest", Ct);
         var request = ImageRequest.FromName(selection.Packages);
+        if (request.Name != "curl/shell")
+        {
+            // As a worker says it is done; curl/shell stands for an image built before done named it.
+            await _instance.Ledger.SucceedAsync(ImageKeys.For(request, source), "job", request.Name, Ct);
+        }
+
         await _instance.Store.PutImageAsync(
             ImageKeys.For(request, source),
             new ImageRecord(manifestDigest.ToString(), MediaTypes.DockerManifest, manifestBytes.Length, request.Packages),

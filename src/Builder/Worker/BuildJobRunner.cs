@@ -77,7 +77,7 @@ public sealed class BuildJobRunner(
                     // Missing packages are the user's to fix, and the status says which.
                     return f.Missing is null ? new JobResult(JobSettlement.Poison, f.Reason) : new JobResult(JobSettlement.Complete);
                 case ImageBuilt:
-                    await ledger.SucceedAsync(job.ImageKey, job.JobId, ct);
+                    await ledger.SucceedAsync(job.ImageKey, job.JobId, job.Image.Name, ct);
                     return new JobResult(JobSettlement.Complete);
                 case var other:
                     throw new UnreachableException($"a build ended as {other.GetType().Name}");

@@ -165,7 +165,11 @@ public sealed class BuildLedger(IStorageBackend backend, StatusOptions options, 
 
     /// <summary>Done. Only after the image record is written: that record, not this, makes the image visible.</summary>
     public Task SucceedAsync(string imageKey, string jobId, CancellationToken ct) =>
-        WriteAsync(imageKey, new BuildStatus(BuildState.Done, time.GetUtcNow(), Job: jobId), ct);
+        SucceedAsync(imageKey, jobId, null, ct);
+
+    /// <summary>Done, naming the image (for the web page's recent builds).</summary>
+    public Task SucceedAsync(string imageKey, string jobId, string? image, CancellationToken ct) =>
+        WriteAsync(imageKey, new BuildStatus(BuildState.Done, time.GetUtcNow(), Image: image, Job: jobId), ct);
 
     private BuildStatus Beat(string jobId, LayerProgress? progress, string? image)
     {

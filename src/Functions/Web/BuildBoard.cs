@@ -52,8 +52,8 @@ public sealed record BuildView(
         BuildState.Building when status.LayersTotal is not null => "packing layers",
         BuildState.Building when status.Reason is not null => "retrying after a failed attempt",
         BuildState.Building => "fetching the package source and building with Nix",
-        BuildState.Done => "done",
-        _ => "failed",
+        BuildState.Done => "ready to pull",
+        _ => "not built",
     };
 }
 

@@ -61,6 +61,8 @@ internal static class Html
     {
         var page = new StringBuilder();
         page.Append("<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            // No icon: an empty one keeps browsers from asking for /favicon.ico, a 404 each time.
+            .Append("<link rel=\"icon\" href=\"data:,\">")
             .Append("<title>").Append(Encode(title)).Append("</title><style>").Append(Style).Append("</style></head>\n<body>\n")
             .Append("<a class=\"skip\" href=\"#main\">Skip to content</a>\n")
             .Append("<header><nav aria-label=\"site\"><a href=\"/\">Nixery on Azure</a> · <a href=\"/failures\">failures as JSON</a></nav></header>\n")
@@ -77,6 +79,6 @@ internal static class Html
     /// <summary>The Content-Security-Policy of a page: nothing from elsewhere, inline styles,
     /// and, when the page has one, its inline script by hash; EventSource connects to self.</summary>
     public static string ContentSecurityPolicy(string? script) =>
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         + (script is null ? "" : $"; script-src 'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(script)))}'");
 }

@@ -84,11 +84,19 @@ public sealed class ImagePageHandler(SourceCatalog sources, RegistryStore store,
         {
             main.Append("<tr><td>").Append((bar.Index + 1).ToString(CultureInfo.InvariantCulture)).Append("</td><td>").Append(Html.Encode(Html.Bytes(bar.Size)))
                 .Append("</td><td>").Append(bar.SharedWith.ToString(CultureInfo.InvariantCulture)).Append(bar.SharedWith == 1 ? " other image" : " other images")
-                .Append("</td><td>").Append(Html.Encode(bar.Paths)).Append("</td><td><code>").Append(Html.Encode(bar.Digest)).Append("</code></td></tr>\n");
+                .Append("</td><td>").Append(Html.Encode(bar.Paths)).Append("</td><td><code title=\"").Append(Html.Encode(bar.Digest)).Append("\">").Append(Html.Encode(ShortDigest(bar.Digest))).Append("</code></td></tr>\n");
         }
 
         main.Append("</table></section>\n");
         await WebResponse.WriteHtmlAsync(context, Html.Page($"{name} — Nixery on Azure", main.ToString()));
+    }
+
+    /// <summary>"sha256:" and the first 12 hex digits, as `docker images` shortens IDs; the
+    /// whole digest is the element's title.</summary>
+    private static string ShortDigest(string digest)
+    {
+        var colon = digest.IndexOf(':', StringComparison.Ordinal);
+        return digest.Length > colon + 1 + 12 ? digest[..(colon + 1 + 12)] : digest;
     }
 
     /// <summary>What a layer holds, from its history entry ("nixery: store paths a, b and 3 more").</summary>

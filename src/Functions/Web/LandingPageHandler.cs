@@ -15,6 +15,7 @@
 // reasons, log lines — is printed through Html.Encode.
 using System.Globalization;
 using System.Text;
+using Nixery.Core.Builds;
 using Nixery.Core.Errors;
 using Nixery.Core.Options;
 using Nixery.Core.Sources;
@@ -30,6 +31,7 @@ public sealed class LandingPageHandler(
     RegistryStore store,
     BuildBoard board,
     BuiltImages images,
+    BuildLedger ledger,
     ILogger<LandingPageHandler> logger)
 {
     /// <summary>The longest search query answered.</summary>
@@ -81,7 +83,7 @@ public sealed class LandingPageHandler(
         await RenderSearchAsync(main, host, query, revisions.Default, ct);
         main.Append(revisions.Html);
         RenderBuilds(main, await board.GetAsync(ct));
-        RenderRecent(main, await images.RecentAsync(MaxRecentBuilds, ct));
+        await RenderRecentAsync(main, await images.RecentAsync(MaxRecentBuilds, ct), ct);
         RenderFailures(main, await failures.GetAsync(ct));
 
         await WebResponse.WriteHtmlAsync(context, Html.Page("Nixery on Azure", main.ToString(), LiveScript), LiveScript);
@@ -203,7 +205,10 @@ public sealed class LandingPageHandler(
         main.Append("</ul>\n<p id=\"builds-empty\"").Append(builds.Count > 0 ? " hidden" : "").Append(">No builds in progress.</p></section>\n");
     }
 
-    private static void RenderRecent(StringBuilder main, IReadOnlyList<BuiltImage> recent)
+    /// <summary>The image records name their packages as built (meta-packages expanded); the
+    /// name a pull used is in the build's done status (workers since the web page), which the
+    /// image page resolves again, so only a named image links to its picture.</summary>
+    private async Task RenderRecentAsync(StringBuilder main, IReadOnlyList<BuiltImage> recent, CancellationToken ct)
     {
         main.Append("<section aria-labelledby=\"recent\"><h2 id=\"recent\">Recent builds</h2>\n");
         if (recent.Count == 0)
@@ -212,11 +217,30 @@ public sealed class LandingPageHandler(
             return;
         }
 
-        main.Append("<table>\n<tr><th scope=\"col\">packages</th><th scope=\"col\">layers</th><th scope=\"col\">built at</th></tr>\n");
+        main.Append("<table>\n<tr><th scope=\"col\">image</th><th scope=\"col\">packages</th><th scope=\"col\">layers</th><th scope=\"col\">built at</th></tr>\n");
         foreach (var image in recent)
         {
-            var name = string.Join('/', image.Packages);
-            main.Append("<tr><td><a href=\"/images/").Append(Html.Encode(name)).Append("\">").Append(Html.Encode(name)).Append("</a></td><td>")
+            string? name;
+            try
+            {
+                name = (await ledger.GetAsync(image.Key, ct))?.Image;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                name = null;
+            }
+
+            main.Append("<tr><td>");
+            if (name is null)
+            {
+                main.Append("<span class=\"muted\">(not recorded)</span>");
+            }
+            else
+            {
+                main.Append("<a href=\"/images/").Append(Html.Encode(name)).Append("\">").Append(Html.Encode(name)).Append("</a>");
+            }
+
+            main.Append("</td><td>").Append(Html.Encode(string.Join(' ', image.Packages))).Append("</td><td>")
                 .Append(image.Layers.Count.ToString(CultureInfo.InvariantCulture)).Append("</td><td>").Append(Html.Time(image.Written)).Append("</td></tr>\n");
         }
 
