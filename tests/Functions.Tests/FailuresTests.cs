@@ -200,7 +200,7 @@ public abstract class FailuresRobustnessTests(IRegistryUnderTest fixture)
     public static TheoryData<string, string> OddRequests()
     {
         var data = new TheoryData<string, string>();
-        foreach (var path in new[] { "/", "/failures" })
+        foreach (var path in new[] { "/", "/failures", "/images/shell/git" })
         {
             foreach (var method in new[] { "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "FOO" })
             {
