@@ -65,6 +65,16 @@ public sealed class WebPageBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal("Nixery on Azure", await page.TitleAsync());
         // The row of the image under test is made by the live updates, not the page's snapshot.
         Assert.Equal(0, await page.Locator($"#builds li[data-image='{Image}']").CountAsync());
+        // Keyboard: the first Tab lands on the skip link, and the search field is reached by Tab alone.
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Skip to content", await page.EvaluateAsync<string>("() => document.activeElement.textContent"));
+        var tabs = 1;
+        while (await page.EvaluateAsync<string>("() => document.activeElement.id") != "q")
+        {
+            Assert.True(++tabs <= 10, "the search field is not among the first ten stops of Tab");
+            await page.Keyboard.PressAsync("Tab");
+        }
+
         // The script's EventSource is open: from here on, the list follows the ledger.
         await page.Locator("#live").Filter(new() { HasTextRegex = new("^Live: ") }).WaitForAsync(new() { Timeout = Patience });
         // Every state the live updates give the row, as the DOM shows it.
