@@ -18,10 +18,11 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Hosting;
 
 namespace Nixery.Functions.Web;
 
-public sealed class BuildEventsHandler(BuildBoard board, TimeProvider time, ILogger<BuildEventsHandler> logger)
+public sealed class BuildEventsHandler(BuildBoard board, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<BuildEventsHandler> logger)
 {
     public static readonly TimeSpan PollEvery = TimeSpan.FromSeconds(1);
 
@@ -34,7 +35,9 @@ public sealed class BuildEventsHandler(BuildBoard board, TimeProvider time, ILog
 
     public async Task HandleAsync(HttpContext context)
     {
-        var ct = context.RequestAborted;
+        // The stream also ends when the app stops, so an open page never holds up a shutdown.
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var ct = stream.Token;
         // Read once before answering, so that a storage outage is a 503, not a broken stream.
         var builds = await board.GetAsync(ct);
 
