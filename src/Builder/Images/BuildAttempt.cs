@@ -50,7 +50,7 @@ public sealed class BuildAttempt : IAsyncDisposable
     /// disposed. Throws if the first write fails: a build that cannot say it runs does not start.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
-        await _ledger.StartAsync(_job.ImageKey, _job.JobId, ct);
+        await _ledger.StartAsync(_job.ImageKey, _job.JobId, _job.Image.Name, ct);
         _lastWrite = _time.GetUtcNow();
         _heartbeat = _time.CreateTimer(_ => _ = BeatAsync(), null, BuildLedger.HeartbeatInterval, BuildLedger.HeartbeatInterval);
     }
@@ -107,7 +107,7 @@ public sealed class BuildAttempt : IAsyncDisposable
 
             // The count now, not the one this call was made with: writes never go backwards.
             var progress = _packingSince is { } since ? new LayerProgress(Volatile.Read(ref _ready), Volatile.Read(ref _total), since) : null;
-            await _ledger.ProgressAsync(_job.ImageKey, _job.JobId, progress, ct);
+            await _ledger.ProgressAsync(_job.ImageKey, _job.JobId, progress, _job.Image.Name, ct);
             _lastWrite = now;
         }
         catch (Exception e) when (e is not OperationCanceledException)

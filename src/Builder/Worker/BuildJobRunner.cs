@@ -92,7 +92,7 @@ public sealed class BuildJobRunner(
                     // Missing packages are the user's to fix, and the status says which.
                     return f.Missing is null ? new JobResult(JobSettlement.Poison, f.Reason) : new JobResult(JobSettlement.Complete);
                 case ImageBuilt:
-                    await ledger.SucceedAsync(job.ImageKey, job.JobId, ct);
+                    await ledger.SucceedAsync(job.ImageKey, job.JobId, job.Image.Name, ct);
                     Ended(span, started, "built");
                     return new JobResult(JobSettlement.Complete);
                 case var other:

@@ -132,14 +132,23 @@ public sealed class BuildLedger(IStorageBackend backend, StatusOptions options, 
             present => StorageRecords.ParseOrNull(present, CoreJson.Default.BuildStatus) is not { } status || IsStale(status),
             ct);
 
-    /// <summary>Building: a worker took the job; the first heartbeat.</summary>
+    /// <summary>Building: a worker took the job; the first heartbeat. <paramref name="image"/>
+    /// names the image for the web page's builds in progress.</summary>
+    public Task StartAsync(string imageKey, string jobId, string? image, CancellationToken ct) =>
+        WriteAsync(imageKey, Beat(jobId, null, image), ct);
+
+    /// <summary>Building, without the image's name.</summary>
     public Task StartAsync(string imageKey, string jobId, CancellationToken ct) =>
-        WriteAsync(imageKey, Beat(jobId, null), ct);
+        StartAsync(imageKey, jobId, null, ct);
 
     /// <summary>Building, with how far packing is (null: not packing yet), for the HTTP side's
-    /// estimate of the time left; each write is a heartbeat.</summary>
+    /// estimate of the time left and the web page's progress; each write is a heartbeat.</summary>
+    public Task ProgressAsync(string imageKey, string jobId, LayerProgress? progress, string? image, CancellationToken ct) =>
+        WriteAsync(imageKey, Beat(jobId, progress, image), ct);
+
+    /// <summary>Progress without the image's name.</summary>
     public Task ProgressAsync(string imageKey, string jobId, LayerProgress? progress, CancellationToken ct) =>
-        WriteAsync(imageKey, Beat(jobId, progress), ct);
+        ProgressAsync(imageKey, jobId, progress, null, ct);
 
     /// <summary>Still building: an attempt failed with <paramref name="reason"/> and the queue will
     /// deliver the job again. No heartbeat: until then nothing runs (NIXERY_BUILD_STALE applies).</summary>
@@ -156,12 +165,16 @@ public sealed class BuildLedger(IStorageBackend backend, StatusOptions options, 
 
     /// <summary>Done. Only after the image record is written: that record, not this, makes the image visible.</summary>
     public Task SucceedAsync(string imageKey, string jobId, CancellationToken ct) =>
-        WriteAsync(imageKey, new BuildStatus(BuildState.Done, time.GetUtcNow(), Job: jobId), ct);
+        SucceedAsync(imageKey, jobId, null, ct);
 
-    private BuildStatus Beat(string jobId, LayerProgress? progress)
+    /// <summary>Done, naming the image (for the web page's recent builds).</summary>
+    public Task SucceedAsync(string imageKey, string jobId, string? image, CancellationToken ct) =>
+        WriteAsync(imageKey, new BuildStatus(BuildState.Done, time.GetUtcNow(), Image: image, Job: jobId), ct);
+
+    private BuildStatus Beat(string jobId, LayerProgress? progress, string? image)
     {
         var now = time.GetUtcNow();
-        return new BuildStatus(BuildState.Building, now, LayersReady: progress?.Ready, LayersTotal: progress?.Total, PackingSince: progress?.PackingSince, Job: jobId, Heartbeat: now);
+        return new BuildStatus(BuildState.Building, now, Image: image, LayersReady: progress?.Ready, LayersTotal: progress?.Total, PackingSince: progress?.PackingSince, Job: jobId, Heartbeat: now);
     }
 
     private Task WriteAsync(string imageKey, BuildStatus status, CancellationToken ct) =>

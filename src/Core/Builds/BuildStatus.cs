@@ -16,8 +16,9 @@ public enum BuildState
 
 /// <summary>status/&lt;image-key&gt;.json — what the HTTP side tells a client that waits.
 /// A failed status also names the image (its sorted name, e.g. "git/shell"), so that the list
-/// of recent failures can say which image failed; records written before Image existed lack
-/// it and read as null. While a worker packs layers it records its progress (layers ready of
+/// of recent failures can say which image failed, and so does a building one (the worker's
+/// heartbeats) and a done one, for the web page's builds in progress and recent builds; records written before Image existed
+/// lack it and read as null. While a worker packs layers it records its progress (layers ready of
 /// the image's total, and since when it packs), from which the HTTP side estimates the time
 /// left (BuildCoordinator). Records written since recovery by heartbeat also name the job they
 /// stand for (its id: a delivery of another job is superseded, BuildJobRunner) and, while an

@@ -4,6 +4,7 @@
 // wrong, and keeps its backend to itself. The rest of the layout has its own owners: status/ the BuildLedger
 // (Core/Builds), leases StorageLease, popularity/ the Builder's PopularityStore. Listing and
 // deleting are the GarbageCollector's (Core/Collection), which reads the backend itself.
+using System.Runtime.CompilerServices;
 using Nixery.Core.Manifests;
 using Nixery.Core.Sources;
 
@@ -48,6 +49,19 @@ public sealed class RegistryStore(IStorageBackend backend)
 
     public Task<ImageRecord?> GetImageAsync(string imageKey, CancellationToken ct) =>
         backend.ReadJsonAsync(StorageLayout.Image(imageKey), CoreJson.Default.ImageRecord, ct);
+
+    /// <summary>Every image record by key and time written (storage's clock), in path order;
+    /// reading them is up to the caller (the web page's recent builds and layer sharing).</summary>
+    public async IAsyncEnumerable<(string ImageKey, DateTimeOffset Written)> ListImagesAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var (path, modified) in backend.ListAsync(StorageLayout.ImagePrefix, ct))
+        {
+            if (StorageLayout.ImageKeyOfImage(path) is { } key)
+            {
+                yield return (key, modified);
+            }
+        }
+    }
 
     /// <summary>The last write of a build: after this the image is visible to every reader.</summary>
     public Task PutImageAsync(string imageKey, ImageRecord record, CancellationToken ct) =>

@@ -53,6 +53,10 @@ public static class RegistryHosting
         services.AddSingleton<RecentFailures>();
         services.AddSingleton<LandingPageHandler>();
         services.AddSingleton<FailuresHandler>();
+        services.AddSingleton<BuildBoard>();
+        services.AddSingleton<BuiltImages>();
+        services.AddSingleton<ImagePageHandler>();
+        services.AddSingleton<BuildEventsHandler>();
         services.AddTransient<RegistryApi>();
         return services;
     }

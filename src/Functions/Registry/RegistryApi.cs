@@ -8,6 +8,8 @@
 //   registry-base    GET HEAD OPTIONS         v2           the base endpoint: 200 (401 to a client that must log in)
 //   landing          GET HEAD                 /            the landing page
 //   failures         GET HEAD                 failures     recent failures as JSON
+//   image-page       GET HEAD                 images/{*name}  an image's page: pull line, picture of its layers
+//   build-events     GET HEAD                 events       builds in progress as Server-Sent Events (the page's live updates)
 //   token            GET HEAD                 token        bearer tokens for NIXERY_AUTH=token (Auth/TokenHandler.cs)
 //   health           GET HEAD                 healthz      200 when the storage answers, else 503
 //
@@ -53,6 +55,8 @@ public sealed class RegistryApi(
     CatalogHandler catalog,
     LandingPageHandler page,
     FailuresHandler failures,
+    ImagePageHandler imagePage,
+    BuildEventsHandler buildEvents,
     RegistryAuth auth,
     TokenHandler token,
     StorageHealth health,
@@ -145,6 +149,22 @@ public sealed class RegistryApi(
         {
             await auth.RequireUserAsync(context);
             await failures.HandleAsync(context);
+        });
+
+    [Function("image-page")]
+    public IResult ImagePage([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "images/{*name}")] HttpRequest request) =>
+        new RegistryResult(async context =>
+        {
+            await auth.RequireUserAsync(context);
+            await imagePage.HandleAsync(context);
+        });
+
+    [Function("build-events")]
+    public IResult BuildEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "events")] HttpRequest request) =>
+        new RegistryResult(async context =>
+        {
+            await auth.RequireUserAsync(context);
+            await buildEvents.HandleAsync(context);
         });
 
     [Function("token")]

@@ -12,6 +12,7 @@ public sealed record FailureList([property: JsonPropertyName("failures")] IReadO
 
 [JsonSourceGenerationOptions(WriteIndented = false)]
 [JsonSerializable(typeof(FailureList))]
+[JsonSerializable(typeof(BuildView))]
 internal sealed partial class WebJson : JsonSerializerContext;
 
 public sealed class FailuresHandler(RecentFailures failures)

@@ -36,13 +36,13 @@ public sealed class BuildAttemptTests : IDisposable
         var attempt = new BuildAttempt(ledger, job, _clock, NullLogger.Instance);
 
         await attempt.StartAsync(Ct);
-        Assert.Equal(new BuildStatus(BuildState.Building, T0, Job: "job-1", Heartbeat: T0), await ledger.GetAsync("image-key", Ct));
+        Assert.Equal(new BuildStatus(BuildState.Building, T0, Image: "git", Job: "job-1", Heartbeat: T0), await ledger.GetAsync("image-key", Ct));
         Assert.Equal(("image-key", "job-1", T0), (attempt.LeaseOwner.Build, attempt.LeaseOwner.Job, attempt.LeaseOwner.Attempt));
 
         // Less than a beat: nothing written (no timer fired, so nothing is in flight either).
         _clock.Advance(TimeSpan.FromSeconds(2));
         await attempt.PackingAsync(3, Ct);
-        var packing = new BuildStatus(BuildState.Building, T0.AddSeconds(2), LayersReady: 0, LayersTotal: 3, PackingSince: T0.AddSeconds(2), Job: "job-1", Heartbeat: T0.AddSeconds(2));
+        var packing = new BuildStatus(BuildState.Building, T0.AddSeconds(2), Image: "git", LayersReady: 0, LayersTotal: 3, PackingSince: T0.AddSeconds(2), Job: "job-1", Heartbeat: T0.AddSeconds(2));
         Assert.Equal(packing, await ledger.GetAsync("image-key", Ct));
         _clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(packing, await ledger.GetAsync("image-key", Ct));

@@ -35,6 +35,22 @@ public abstract class BuildLedgerTests(TestBackend backends) : IAsyncLifetime
     private BuildLedger Ledger(IBuildQueue? queue = null) => new(Backend, Options, _clock, queue);
 
     [Fact]
+    public async Task AWorkerThatNamesTheImageHasItInItsBuildingAndDoneRecords()
+    {
+        var worker = Ledger();
+        var t0 = _clock.GetUtcNow();
+
+        await worker.StartAsync("k", "j", "git/shell", Ct);
+        Assert.Equal(new BuildStatus(BuildState.Building, t0, Image: "git/shell", Job: "j", Heartbeat: t0), await worker.GetAsync("k", Ct));
+        await worker.ProgressAsync("k", "j", new LayerProgress(1, 2, t0), "git/shell", Ct);
+        Assert.Equal(
+            new BuildStatus(BuildState.Building, t0, Image: "git/shell", LayersReady: 1, LayersTotal: 2, PackingSince: t0, Job: "j", Heartbeat: t0),
+            await worker.GetAsync("k", Ct));
+        await worker.SucceedAsync("k", "j", "git/shell", Ct);
+        Assert.Equal(new BuildStatus(BuildState.Done, t0, Image: "git/shell", Job: "j"), await worker.GetAsync("k", Ct));
+    }
+
+    [Fact]
     public async Task ABuildGoesThroughClaimStartProgressRetryFailStaleClaimStartSucceed()
     {
         var http = Ledger();

@@ -128,6 +128,23 @@ public sealed class RegistryStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ImageRecordsAreListedByKeyAndNothingElseUnderImagesIs()
+    {
+        var record = new ImageRecord("sha256:" + new string('a', 64), MediaTypes.DockerManifest, 1, ["git"]);
+        await _store.PutImageAsync("key-b", record, Ct);
+        await _store.PutImageAsync("key-a", record, Ct);
+        await _backend.WriteAsync("images/notes.txt", new MemoryStream([1]), "text/plain", Ct);
+
+        var keys = new List<string>();
+        await foreach (var (key, _) in _store.ListImagesAsync(Ct))
+        {
+            keys.Add(key);
+        }
+
+        Assert.Equal(["key-a", "key-b"], keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void HashKeyIsLowerCaseSha256Hex()
     {
         Assert.Equal("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", Digest.Sha256Hex("hello"));

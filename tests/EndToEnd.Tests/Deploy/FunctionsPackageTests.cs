@@ -20,7 +20,7 @@ public sealed class FunctionsPackageTests(PublishedPackages published)
 
         AssertSameFile(Path.Combine(RepoPaths.Root, "src", "Functions", "host.json"), Path.Combine(package, "host.json"));
         Assert.Equal(
-            ["collect-garbage: timerTrigger", "failures: httpTrigger", "health: httpTrigger", "landing: httpTrigger", "registry: httpTrigger", "registry-base: httpTrigger", "registry-writes: httpTrigger", "token: httpTrigger"],
+            ["build-events: httpTrigger", "collect-garbage: timerTrigger", "failures: httpTrigger", "health: httpTrigger", "image-page: httpTrigger", "landing: httpTrigger", "registry: httpTrigger", "registry-base: httpTrigger", "registry-writes: httpTrigger", "token: httpTrigger"],
             PublishedPackages.Functions(package).OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name}: {f.Trigger}"));
         using var workerConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(package, "worker.config.json")));
         var description = workerConfig.RootElement.GetProperty("description");
