@@ -49,7 +49,7 @@ for (var i = 0; i < args.Length; i++)
 }
 
 var image = images.ElementAtOrDefault(0) ?? "shell/git";
-var warmImage = images.ElementAtOrDefault(1) ?? "shell/git/htop";
+var warmImage = images.ElementAtOrDefault(1) ?? "shell/git/curl";
 using var temp = new TempDir("nixery-latency-bench");
 var source = new PackageSource("path", RepoPaths.PackageSetDir, PathSource.HashTree(RepoPaths.PackageSetDir));
 var nix = new NixClient(new NixOptions { NixExpressionsPath = RepoPaths.NixDir, Timeout = TimeSpan.FromMinutes(10) }, NullLogger<NixClient>.Instance);

@@ -36,7 +36,7 @@ internal sealed class RequestCounter : HttpPipelinePolicy
     {
         var uri = message.Request.Uri.ToUri();
         // /<account>/<container>/<blob path>
-        var segments = uri.AbsolutePath.Split('/', 4, StringSplitOptions.RemoveEmptyEntries);
+        var segments = uri.AbsolutePath.TrimStart('/').Split('/', 3);
         var area = segments.Length == 3 ? CountingStorage.AreaOf(Uri.UnescapeDataString(segments[2])) : "(container)";
         var comp = System.Web.HttpUtility.ParseQueryString(uri.Query)["comp"];
         var key = $"{message.Request.Method} {area}{(comp is null ? "" : " comp=" + comp)}";
