@@ -75,6 +75,18 @@ public sealed class CountingStorage(IStorageBackend inner) : IStorageBackend
         return inner.TryReplaceAsync(path, content, expectedETag, contentType, cancellationToken);
     }
 
+    public Task<string?> TryCreateVersionedAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
+    {
+        Count("create", path);
+        return inner.TryCreateVersionedAsync(path, content, contentType, cancellationToken);
+    }
+
+    public Task<string?> TryReplaceVersionedAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
+    {
+        Count("replace", path);
+        return inner.TryReplaceVersionedAsync(path, content, expectedETag, contentType, cancellationToken);
+    }
+
     public async Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken) =>
         new CountedUpload(this, await inner.BeginStagedUploadAsync(cancellationToken));
 
