@@ -3,7 +3,8 @@
 // down until the worker has given up on the storage — past the Azure SDK's retries
 // (StorageCallPolicy) — and said so. Meanwhile the manifest request of the image being built
 // and a warm pull of another image are answered; none is a 500, each within its budget + 2 s.
-// Azurite then comes back at the same endpoint with the same data, the build runs again, and
+// Azurite then comes back at the same endpoint with the same data, the build runs again in
+// the same delivery (BuildJobRunner waits for the storage rather than fail it), and
 // the pull succeeds: the manifest, its config and every layer hash to their digests, and the
 // storage consistency check (tests/TestSupport/StorageConsistency) finds nothing wrong.
 // StorageOutageTests covers the same answers with no build running (NIXERY_WORKERS 0).
@@ -91,9 +92,11 @@ public sealed class StorageOutageDuringBuildTests(ITestOutputHelper output) : ID
                 await AssertRetryLaterAsync(response);
             }
 
-            // The worker gave up on the storage after the SDK's retries and waits for it.
+            // The worker's calls failed past the SDK's retries; it waits for the storage within
+            // the same delivery (BuildJobRunner), not spending one of the job's deliveries.
             var stopped = await worker.UntilAsync(" stopped by a storage outage", PollCap);
             output.WriteLine($"worker: {stopped}");
+            Assert.EndsWith("it runs again in this delivery once the storage answers", stopped, StringComparison.Ordinal);
             var firstAnswer = await first;
             answers.Add(("first manifest request", firstAnswer.Response.StatusCode, firstAnswer.Elapsed, ManifestBudget));
 
@@ -215,13 +218,15 @@ public sealed class StorageOutageDuringBuildTests(ITestOutputHelper output) : ID
         return new StoredImage(manifest, layer);
     }
 
-    /// <summary>The embedded worker's log lines, as events to wait for.</summary>
+    /// <summary>The embedded worker's and the job runner's log lines, as events to wait for.</summary>
     private sealed class WorkerLines : ILoggerProvider
     {
         private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
 
         public ILogger CreateLogger(string categoryName) =>
-            categoryName == typeof(BuildWorker).FullName ? new Lines(_lines.Writer) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            categoryName == typeof(BuildWorker).FullName || categoryName == typeof(BuildJobRunner).FullName
+                ? new Lines(_lines.Writer)
+                : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
         /// <summary>The first line containing <paramref name="text"/>, within <paramref name="cap"/> (a bound, not a wait).</summary>
         public async Task<string> UntilAsync(string text, TimeSpan cap)
