@@ -27,7 +27,10 @@
 // round trips, so they run for up to StorageConcurrency layers at once, outside the packing
 // slots: a layer's lookup, lease, record and release overlap the packing of others instead of
 // holding a slot while the storage answers (issue 16: through +300 ms per request, a slot
-// held for the round trips of each layer made a cold build 14× slower).
+// held for the round trips of each layer made a cold build 14× slower). A layer's lease is
+// taken before it waits for a slot, so a worker may hold up to StorageConcurrency leases at
+// once; a later attempt of the same image takes them all over at once if it dies, and other
+// images wait for them as for any lease (NIXERY_LAYER_CLAIM_TTL).
 //
 // Storage calls of one layer, cold: read the record (absent), create the lease (one create;
 // the ETag comes with it), upload (Azure: one Put Blob under 8 MiB), write the record, delete
