@@ -3,8 +3,9 @@
 // new connection) are held for a fixed delay before they are forwarded; everything else
 // passes straight through. So each request/response exchange costs the delay once, whatever
 // its size, and requests in flight on several connections are delayed side by side, as on a
-// real link. Written here because the tools that do this (toxiproxy, tc netem) are not on the
-// machine, and netem needs root. Our own: it is fifty lines.
+// real link. Written here because toxiproxy is not on the machine, and tc netem needs root and
+// delays every packet on the interface (loopback, shared by everything), not each request.
+// Our own: it is fifty lines.
 using System.Net;
 using System.Net.Sockets;
 
