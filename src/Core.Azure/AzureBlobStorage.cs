@@ -7,13 +7,15 @@
 //   create-if-absent             If-None-Match: *  → 409 BlobAlreadyExists when it exists.
 //   replace-if-unchanged         If-Match: <etag>  → 412 ConditionNotMet when it changed.
 //   delete-if-unchanged          Delete Blob with If-Match: <etag>, the same answers.
-//   streamed upload, digest      blocks are staged on staging/<id> as they come (never the
-//   known only at the end        whole blob in memory; BlockUploadStream); Commit commits the
-//                                block list there, copies staging → blobs/… server-side and
-//                                deletes the staging blob. Blocks cannot be moved between
-//                                blobs and the final name is unknown until the last byte, so
-//                                a copy is the only way that never shows a reader a partial
-//                                blob under blobs/.
+//   streamed upload, digest      an object smaller than one block (8 MiB: most layers) is
+//   known only at the end        held in memory and put at its final name in one request
+//                                (If-None-Match: *). Larger ones: blocks are staged on
+//                                staging/<id> as they come (never the whole blob in memory;
+//                                BlockUploadStream); Commit commits the block list there,
+//                                copies staging → blobs/… server-side and deletes the staging
+//                                blob. Blocks cannot be moved between blobs and the final name
+//                                is unknown until the last byte, so a copy is the only way
+//                                that never shows a reader a partial blob under blobs/.
 //   redirect URLs                a read-only SAS for one blob, a few minutes long: signed with
 //                                the account key when there is one, else with a cached user
 //                                delegation key (managed identity); null ("stream it
@@ -200,32 +202,40 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
         await _bulk.GetBlobClient(path).UploadAsync(content, options, cancellationToken);
     }
 
-    public async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
+    public async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken) =>
+        await TryCreateVersionedAsync(path, content, contentType, cancellationToken) is not null;
+
+    /// <summary>Put Blob If-None-Match: *; its answer carries the new blob's ETag.</summary>
+    public async Task<string?> TryCreateVersionedAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken)
     {
         await EnsureContainerAsync(cancellationToken);
         try
         {
-            await UploadSmallAsync(path, content, contentType, new BlobRequestConditions { IfNoneMatch = ETag.All }, cancellationToken);
-            return true;
+            var written = await UploadSmallAsync(_container, path, content, contentType, new BlobRequestConditions { IfNoneMatch = ETag.All }, cancellationToken);
+            return written.Value.ETag.ToString();
         }
         catch (RequestFailedException e) when (e.Status == 412 || (e.Status == 409 && e.ErrorCode == BlobErrorCode.BlobAlreadyExists))
         {
-            return false;
+            return null;
         }
     }
 
-    public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
+    public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken) =>
+        await TryReplaceVersionedAsync(path, content, expectedETag, contentType, cancellationToken) is not null;
+
+    /// <summary>Put Blob If-Match; its answer carries the new ETag.</summary>
+    public async Task<string?> TryReplaceVersionedAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
     {
         await EnsureContainerAsync(cancellationToken);
         try
         {
-            await UploadSmallAsync(path, content, contentType, new BlobRequestConditions { IfMatch = new ETag(expectedETag) }, cancellationToken);
-            return true;
+            var written = await UploadSmallAsync(_container, path, content, contentType, new BlobRequestConditions { IfMatch = new ETag(expectedETag) }, cancellationToken);
+            return written.Value.ETag.ToString();
         }
         catch (RequestFailedException e) when (e.Status is 412 or 404)
         {
             // 412: changed since; 404: never there (Azure answers If-Match on a missing blob either way).
-            return false;
+            return null;
         }
     }
 
@@ -333,8 +343,15 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
 
     private static BlobHttpHeaders Headers(string? contentType) => new() { ContentType = contentType };
 
-    private Task<Response<BlobContentInfo>> UploadSmallAsync(string path, ReadOnlyMemory<byte> content, string? contentType, BlobRequestConditions conditions, CancellationToken cancellationToken) =>
-        Blob(path).UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions { HttpHeaders = Headers(contentType), Conditions = conditions }, cancellationToken);
+    /// <summary>One Put Blob (the SDK would cut content larger than its single-shot limit into
+    /// blocks; nothing here is larger than BlockSize).</summary>
+    private static Task<Response<BlobContentInfo>> UploadSmallAsync(BlobContainerClient client, string path, ReadOnlyMemory<byte> content, string? contentType, BlobRequestConditions conditions, CancellationToken cancellationToken) =>
+        client.GetBlobClient(path).UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions
+        {
+            HttpHeaders = Headers(contentType),
+            Conditions = conditions,
+            TransferOptions = new global::Azure.Storage.StorageTransferOptions { InitialTransferSize = BlockSize, MaximumTransferSize = BlockSize },
+        }, cancellationToken);
 
     /// <summary>Blocks staged on staging/&lt;id&gt; (BlockUploadStream); committed there, then
     /// copied server-side to the final path.</summary>
@@ -347,26 +364,49 @@ public sealed class AzureBlobStorage : IStorageBackend, IDisposable
 
         public async Task CommitAsync(string finalPath, string? contentType, CancellationToken cancellationToken)
         {
+            if (stream.SingleBlock() is { } whole)
+            {
+                // Smaller than one block, so nothing was sent yet and the final name is known
+                // before the first byte goes out: one Put Blob If-None-Match: * there, instead of
+                // Put Block, Put Block List, Copy Blob and Delete Blob (issue 16: most layers are
+                // this small, and each round trip is paid per layer). Put Blob is atomic as a
+                // block list commit is; an equal object already there is kept.
+                try
+                {
+                    await UploadSmallAsync(owner._bulk, finalPath, whole, contentType, new BlobRequestConditions { IfNoneMatch = ETag.All }, cancellationToken);
+                }
+                catch (RequestFailedException e) when (e.Status == 412 || (e.Status == 409 && e.ErrorCode == BlobErrorCode.BlobAlreadyExists))
+                {
+                    // Another writer stored the same content-addressed object first.
+                }
+
+                _done = true;
+                return;
+            }
+
             // The staging blob comes into existence whole, with its content type; a copy takes
             // the source's properties, so the final blob never exists without its type.
             await stream.CommitAsync(contentType, cancellationToken);
             _committed = true;
-            var target = owner.Blob(finalPath);
-            if (!await target.ExistsAsync(cancellationToken))
+            try
             {
-                try
+                // No existence check first: the copy's own If-None-Match: * refuses an existing
+                // target, in the same round trip.
+                var copy = await owner.Blob(finalPath).StartCopyFromUriAsync(
+                    staging.Uri,
+                    new BlobCopyFromUriOptions { DestinationConditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
+                    cancellationToken);
+                // A copy within one account usually completes in the call itself (x-ms-copy-status:
+                // success); polling its status then would be one more round trip per layer.
+                if (!(copy.GetRawResponse().Headers.TryGetValue("x-ms-copy-status", out var status) && status == "success"))
                 {
-                    var copy = await target.StartCopyFromUriAsync(
-                        staging.Uri,
-                        new BlobCopyFromUriOptions { DestinationConditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
-                        cancellationToken);
                     await copy.WaitForCompletionAsync(cancellationToken);
                 }
-                catch (RequestFailedException e) when (e.Status is 409 or 412)
-                {
-                    // Another writer committed the same content-addressed object meanwhile;
-                    // theirs is equal and is kept.
-                }
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // Another writer committed the same content-addressed object meanwhile;
+                // theirs is equal and is kept.
             }
 
             await staging.DeleteIfExistsAsync(cancellationToken: cancellationToken);

@@ -64,6 +64,22 @@ internal sealed class BlockUploadStream(BlockBlobClient blob, int blockSize) : S
         }
     }
 
+    /// <summary>The whole content when nothing has been staged (it is smaller than one block),
+    /// for a caller that puts it in one request instead; null once a block went out. The stream
+    /// takes no more writes after this.</summary>
+    public ReadOnlyMemory<byte>? SingleBlock()
+    {
+        if (_blockIds.Count > 0 || _buffer is null)
+        {
+            return null;
+        }
+
+        // Copied out so that the pooled buffer goes back now; it is at most one block.
+        var whole = _buffer.AsSpan(0, _filled).ToArray();
+        Release();
+        return whole;
+    }
+
     /// <summary>Stages what is buffered and commits the block list: the blob now exists, whole.</summary>
     public async Task CommitAsync(string? contentType, CancellationToken cancellationToken)
     {

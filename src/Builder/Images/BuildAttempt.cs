@@ -2,8 +2,8 @@
 // it is alive and how far it is (BuildLedger.ProgressAsync): written when the attempt starts,
 // then every BuildLedger.HeartbeatInterval (5 s) on a timer for as long as the attempt runs —
 // through source checkout and Nix, which write nothing else for minutes — and, while layers
-// are packed, when packing starts, at most once a second as layers become ready, and when the
-// last one is. The HTTP side estimates the time left from the progress, and takes a heartbeat
+// are packed, when packing starts, at most once a second as layers become ready (in the
+// background: no layer waits for it), and when the last one is. The HTTP side estimates the time left from the progress, and takes a heartbeat
 // older than 3 beats for a dead attempt and enqueues the build again (BuildCoordinator). A
 // write that fails costs only the estimate (or, if storage stays down for three beats, a
 // second job, which the ledger's job id tells to stop), never the build.
@@ -64,8 +64,26 @@ public sealed class BuildAttempt : IAsyncDisposable
         return WriteAsync(force: true, ct);
     }
 
-    public Task LayerReadyAsync(CancellationToken ct) =>
-        WriteAsync(force: Interlocked.Increment(ref _ready) == Volatile.Read(ref _total), ct);
+    /// <summary>One more layer is ready. The last one's write is awaited; any other layer's is
+    /// started only when no write is in flight and the last is a second old, and is not waited
+    /// for: a layer never waits on the status (issue 16: under slow storage, layers queued
+    /// behind each other's status writes), and a count it skips is carried by the next write,
+    /// which reads the count when it is made. DisposeAsync still waits for a write in flight.</summary>
+    public Task LayerReadyAsync(CancellationToken ct)
+    {
+        if (Interlocked.Increment(ref _ready) == Volatile.Read(ref _total))
+        {
+            return WriteAsync(force: true, ct);
+        }
+
+        if (_time.GetUtcNow() - _lastWrite < MinInterval || !_writing.Wait(0, CancellationToken.None))
+        {
+            return Task.CompletedTask;
+        }
+
+        _ = WriteHeldAsync(force: false, CancellationToken.None);
+        return Task.CompletedTask;
+    }
 
     /// <summary>Stops the heartbeat and waits for a write in flight, so that nothing of this
     /// attempt lands after the status the runner writes next (done, failed, retry).</summary>
@@ -97,6 +115,12 @@ public sealed class BuildAttempt : IAsyncDisposable
     private async Task WriteAsync(bool force, CancellationToken ct)
     {
         await _writing.WaitAsync(ct);
+        await WriteHeldAsync(force, ct);
+    }
+
+    /// <summary>The write, with the gate already held by the caller; releases it.</summary>
+    private async Task WriteHeldAsync(bool force, CancellationToken ct)
+    {
         try
         {
             var now = _time.GetUtcNow();

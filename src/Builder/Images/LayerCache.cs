@@ -20,10 +20,22 @@
 // the build: layers are content-addressed, so this worker goes back to 1 and finds the other's
 // record, waits for it, or packs the layer again if that worker dies too.
 //
-// Up to NIXERY_PACK_CONCURRENCY layers are handled at once, the largest first so that the
+// Up to NIXERY_PACK_CONCURRENCY layers are packed (3) at once, the largest first so that the
 // last to start are small ones and the cores stay busy to the end, on one PackingPool that
 // also bounds the cores and memory their compression takes (Packing/PackingPool.cs). A
-// layer's bytes never depend on it.
+// layer's bytes never depend on it. Steps 1, 2 and 4 take no core and no buffer, only storage
+// round trips, so they run for up to StorageConcurrency layers at once, outside the packing
+// slots: a layer's lookup, lease, record and release overlap the packing of others instead of
+// holding a slot while the storage answers (issue 16: through +300 ms per request, a slot
+// held for the round trips of each layer made a cold build 14× slower). A layer's lease is
+// taken before it waits for a slot, so a worker may hold up to StorageConcurrency leases at
+// once; a later attempt of the same image takes them all over at once if it dies, and other
+// images wait for them as for any lease (NIXERY_LAYER_CLAIM_TTL).
+//
+// Storage calls of one layer, cold: read the record (absent), create the lease (one create;
+// the ETag comes with it), upload (Azure: one Put Blob under 8 MiB), write the record, delete
+// the lease — 5. Reused: read the record, stat the blob — 2. LayerCallBudgetTests holds a real
+// build to these.
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Packing;
 using Nixery.Core.Manifests;
@@ -44,10 +56,24 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
     /// <summary>The owner of leases taken without a build to name (tools, tests): this process.</summary>
     private readonly LeaseOwner _owner = LeaseOwner.InThisProcess(NewOwnerId());
 
+    /// <summary>Layers whose storage steps (look up, lease, record, release) run at once. Each
+    /// holds no buffer outside its packing slot, so this bounds only the requests in flight: 16
+    /// is far below what one client may send a storage account, and enough to keep the packing
+    /// slots fed through a slow link (5 round trips of 300 ms each per layer).</summary>
+    public const int StorageConcurrency = 16;
+
     private readonly PackingPool _packing = new(options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
 
+    private readonly SemaphoreSlim _packSlots = new(
+        options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount,
+        options.PackConcurrency > 0 ? options.PackConcurrency : Environment.ProcessorCount);
+
     /// <summary>The cache lives as long as its process (a singleton); this stops its packing threads.</summary>
-    public void Dispose() => _packing.Dispose();
+    public void Dispose()
+    {
+        _packing.Dispose();
+        _packSlots.Dispose();
+    }
 
     /// <summary>Every layer, reused or packed, in the order given (the manifest's), leases taken
     /// as this process; <paramref name="layerReady"/> is called as each one is.</summary>
@@ -66,7 +92,7 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
         var built = new BuiltLayer[layers.Count];
         await Parallel.ForEachAsync(
             layers.Select((layer, index) => (Layer: layer, Index: index)).OrderByDescending(l => l.Layer.Size).ThenBy(l => l.Index),
-            new ParallelOptions { MaxDegreeOfParallelism = _packing.Concurrency, CancellationToken = ct },
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(StorageConcurrency, _packing.Concurrency), CancellationToken = ct },
             async (l, token) =>
             {
                 built[l.Index] = await GetAsync(l.Layer, image, owner, l.Index + 1, layers.Count, token);
@@ -125,7 +151,16 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
         PackedLayer packed;
         try
         {
-            packed = await store.PutStreamedBlobAsync(s => layer.Pack(s, _packing, packing.Token), p => p.Digest, MediaTypes.DockerLayerGzip, packing.Token);
+            // A packing slot for the packing and the upload only (the top of this file).
+            await _packSlots.WaitAsync(packing.Token);
+            try
+            {
+                packed = await store.PutStreamedBlobAsync(s => layer.Pack(s, _packing, packing.Token), p => p.Digest, MediaTypes.DockerLayerGzip, packing.Token);
+            }
+            finally
+            {
+                _packSlots.Release();
+            }
         }
         catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
         {

@@ -14,7 +14,9 @@
 //                                  it would fail the same way again, so no retry storm; the
 //                                  failure is remembered for NIXERY_FAILURE_TTL
 //   job version unknown            status failed                    settle: poison
-//   the build threw (storage down)  status building + the reason    the exception propagates: the
+//   the storage went down          nothing written                  waits for the storage, then
+//   (a probe fails too)            builds again in this delivery (up to 10 outages a delivery)
+//   the build threw (otherwise)     status building + the reason    the exception propagates: the
 //                                  queue delivers the job again (at-least-once)
 //   threw on the last delivery     status failed ("attempted n times …")  propagates; the queue gives up
 //
@@ -26,6 +28,7 @@ using Microsoft.Extensions.Logging;
 using Nixery.Builder.Images;
 using Nixery.Core.Builds;
 using Nixery.Core.Queue;
+using Nixery.Core.Storage;
 using Nixery.Core.Telemetry;
 
 namespace Nixery.Builder.Worker;
@@ -46,7 +49,8 @@ public sealed class BuildJobRunner(
     ImageBuilder builder,
     BuildLedger ledger,
     TimeProvider time,
-    ILogger<BuildJobRunner> logger)
+    ILogger<BuildJobRunner> logger,
+    StorageHealth? health = null)
 {
     /// <param name="attempt">How many times this job has been delivered, this time included.</param>
     /// <param name="maxAttempts">The delivery after which the queue gives up on a job that throws.</param>
@@ -59,24 +63,67 @@ public sealed class BuildJobRunner(
             return new JobResult(JobSettlement.Poison, reason);
         }
 
-        Activity? span = null;
+        for (var outages = 0; ; outages++)
+        {
+            try
+            {
+                return await BuildAsync(job, attempt, maxAttempts, firstRun: outages == 0, ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && health is not null && outages < MaxOutagesPerDelivery && health.IsOutage(e, ct))
+            {
+                // A storage outage is no fault of the build: rather than spend a delivery on it
+                // (three, and the image is failed), wait here for the storage and build again in
+                // this delivery — the queue keeps the message invisible while the function runs
+                // (the host renews it; the in-process queue holds it). The attempt after takes
+                // over the leases this one left (StorageLease: a later attempt of the same build).
+                if (await health.CheckAsync(CancellationToken.None))
+                {
+                    // Not the storage (a package source's network, say): the queue retries.
+                    await ThrownAsync(job, attempt, maxAttempts, e);
+                    throw;
+                }
+
+                logger.LogInformation("build {JobId} of {Image} stopped by a storage outage; it runs again in this delivery once the storage answers", job.JobId, job.Image.Name);
+                await health.WaitUntilReachableAsync(ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                await ThrownAsync(job, attempt, maxAttempts, e);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Storage outages a delivery waits out before it lets the queue retry instead:
+    /// a bound on a storage that keeps flapping, not a limit a single outage meets.</summary>
+    private const int MaxOutagesPerDelivery = 10;
+
+    private async Task ThrownAsync(BuildJob job, int attempt, int maxAttempts, Exception e)
+    {
+        logger.LogError(e, "attempt {Attempt} to build {Image} {JobId} threw", attempt, job.Image.Name, job.JobId);
+        await RecordThrownAsync(job, attempt, maxAttempts, e);
+    }
+
+    /// <param name="firstRun">The first run of this delivery (not one after a storage outage).</param>
+    private async Task<JobResult> BuildAsync(BuildJob job, int attempt, int maxAttempts, bool firstRun, CancellationToken ct)
+    {
+        if (await ledger.GetAsync(job.ImageKey, ct) is { Job: { } current } && current != job.JobId)
+        {
+            logger.LogInformation("job {JobId} of {Image} is superseded by job {CurrentJobId}; not building", job.JobId, job.Image.Name, current);
+            return new JobResult(JobSettlement.Complete);
+        }
+
+        logger.LogInformation("building {Image} {JobId}, attempt {Attempt} of {MaxAttempts}", job.Image.Name, job.JobId, attempt, maxAttempts);
+        using var span = RegistryTelemetry.StartBuild(job.TraceParent);
+        span?.SetTag("nixery.image", job.Image.Name).SetTag("nixery.job", job.JobId).SetTag("nixery.attempt", attempt);
         var started = Stopwatch.GetTimestamp();
+        if (job.Enqueued is { } enqueued && attempt == 1 && firstRun)
+        {
+            RegistryTelemetry.QueueWait.Record(Math.Max(0, (time.GetUtcNow() - enqueued).TotalSeconds));
+        }
+
         try
         {
-            if (await ledger.GetAsync(job.ImageKey, ct) is { Job: { } current } && current != job.JobId)
-            {
-                logger.LogInformation("job {JobId} of {Image} is superseded by job {CurrentJobId}; not building", job.JobId, job.Image.Name, current);
-                return new JobResult(JobSettlement.Complete);
-            }
-
-            logger.LogInformation("building {Image} {JobId}, attempt {Attempt} of {MaxAttempts}", job.Image.Name, job.JobId, attempt, maxAttempts);
-            span = RegistryTelemetry.StartBuild(job.TraceParent);
-            span?.SetTag("nixery.image", job.Image.Name).SetTag("nixery.job", job.JobId).SetTag("nixery.attempt", attempt);
-            if (job.Enqueued is { } enqueued && attempt == 1)
-            {
-                RegistryTelemetry.QueueWait.Record(Math.Max(0, (time.GetUtcNow() - enqueued).TotalSeconds));
-            }
-
             BuildOutcome outcome;
             await using (var running = new BuildAttempt(ledger, job, time, logger))
             {
@@ -103,13 +150,7 @@ public sealed class BuildJobRunner(
         {
             span?.SetStatus(ActivityStatusCode.Error, e.Message);
             Ended(span, started, "threw");
-            logger.LogError(e, "attempt {Attempt} to build {Image} {JobId} threw", attempt, job.Image.Name, job.JobId);
-            await RecordThrownAsync(job, attempt, maxAttempts, e);
             throw;
-        }
-        finally
-        {
-            span?.Dispose();
         }
     }
 

@@ -88,6 +88,14 @@ public sealed class FileSystemStorage : IStorageBackend
         }
     }
 
+    /// <summary>The ETag of a small record is a hash of its bytes, so the ETag of what this call
+    /// wrote is known without reading it back (ETagOf).</summary>
+    public async Task<string?> TryCreateVersionedAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken) =>
+        await TryCreateAsync(path, content, contentType, cancellationToken) ? ETagOfWritten(path, content) : null;
+
+    public async Task<string?> TryReplaceVersionedAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken) =>
+        await TryReplaceAsync(path, content, expectedETag, contentType, cancellationToken) ? ETagOfWritten(path, content) : null;
+
     public async Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken)
     {
         var target = Resolve(path);
@@ -180,8 +188,15 @@ public sealed class FileSystemStorage : IStorageBackend
     /// content, so two writes within one clock tick still differ; large immutable blobs by
     /// time and length, so a stat never reads a layer.</summary>
     private static string ETagOf(FileInfo info) => info.Length <= ContentETagLimit
-        ? $"\"{Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(info.FullName)))[..32]}\""
+        ? ContentETag(File.ReadAllBytes(info.FullName))
         : $"\"{info.LastWriteTimeUtc.Ticks:x}-{info.Length:x}\"";
+
+    private static string ContentETag(ReadOnlySpan<byte> content) => $"\"{Convert.ToHexStringLower(SHA256.HashData(content))[..32]}\"";
+
+    /// <summary>The ETag of the bytes this process just wrote at <paramref name="path"/>: from the
+    /// bytes when small, else from the file (its time is only known once written).</summary>
+    private string ETagOfWritten(string path, ReadOnlyMemory<byte> content) =>
+        content.Length <= ContentETagLimit ? ContentETag(content.Span) : ETagOf(new FileInfo(Resolve(path)));
 
     private const int ContentETagLimit = 64 * 1024;
 

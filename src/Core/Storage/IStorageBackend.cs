@@ -44,6 +44,23 @@ public interface IStorageBackend
     /// <summary>Replaces the object only if its ETag is still the given one; false if it changed.</summary>
     Task<bool> TryReplaceAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken);
 
+    /// <summary>TryCreateAsync that also says the ETag of what it wrote (null: something was
+    /// there; nothing written), so that a caller who will replace or delete its record If-Match
+    /// needs no read back (issue 16: a lease cost three round trips to take, now one). The
+    /// default reads the ETag back, and is null if the record is no longer these bytes; the
+    /// backends answer from the write itself.</summary>
+    async Task<string?> TryCreateVersionedAsync(string path, ReadOnlyMemory<byte> content, string? contentType, CancellationToken cancellationToken) =>
+        await TryCreateAsync(path, content, contentType, cancellationToken)
+            ? await this.ETagIfStillAsync(path, content, cancellationToken)
+            : null;
+
+    /// <summary>TryReplaceAsync that also says the ETag of what it wrote (null: it changed, or
+    /// is gone; nothing written). The default reads it back, as TryCreateVersionedAsync.</summary>
+    async Task<string?> TryReplaceVersionedAsync(string path, ReadOnlyMemory<byte> content, string expectedETag, string? contentType, CancellationToken cancellationToken) =>
+        await TryReplaceAsync(path, content, expectedETag, contentType, cancellationToken)
+            ? await this.ETagIfStillAsync(path, content, cancellationToken)
+            : null;
+
     /// <summary>Streams an upload of unknown digest into staging/, for a later MoveAsync.</summary>
     Task<IStagedUpload> BeginStagedUploadAsync(CancellationToken cancellationToken);
 

@@ -23,16 +23,13 @@ public sealed class RegistryStore(IStorageBackend backend)
     public Task<Uri?> GetBlobRedirectUrlAsync(Digest digest, string contentType, CancellationToken ct) =>
         backend.GetRedirectUrlAsync(StorageLayout.Blob(digest), contentType, ct);
 
-    /// <summary>Stores a small blob (config, manifest) under its own digest; idempotent.</summary>
+    /// <summary>Stores a small blob (config, manifest) under its own digest; idempotent. One
+    /// create-if-absent, no existence check first: a blob already there is equal, and the
+    /// create refuses it in the same round trip (issue 16).</summary>
     public async Task<Digest> PutBlobAsync(ReadOnlyMemory<byte> content, string contentType, CancellationToken ct)
     {
         var digest = Digest.Sha256(content.Span);
-        var path = StorageLayout.Blob(digest);
-        if (await backend.StatAsync(path, ct) is null)
-        {
-            await backend.TryCreateAsync(path, content, contentType, ct);
-        }
-
+        await backend.TryCreateAsync(StorageLayout.Blob(digest), content, contentType, ct);
         return digest;
     }
 
@@ -77,14 +74,8 @@ public sealed class RegistryStore(IStorageBackend backend)
         backend.WriteJsonAsync(StorageLayout.Referrers(subject), index, CoreJson.Default.ReferrersIndex, ct);
 
     /// <summary>Records that an image of this name was built (for /v2/_catalog); idempotent.</summary>
-    public async Task PutCatalogEntryAsync(string imageName, CancellationToken ct)
-    {
-        var path = StorageLayout.CatalogEntry(imageName);
-        if (await backend.StatAsync(path, ct) is null)
-        {
-            await backend.TryCreateAsync(path, ReadOnlyMemory<byte>.Empty, "text/plain", ct);
-        }
-    }
+    public Task PutCatalogEntryAsync(string imageName, CancellationToken ct) =>
+        backend.TryCreateAsync(StorageLayout.CatalogEntry(imageName), ReadOnlyMemory<byte>.Empty, "text/plain", ct);
 
     /// <summary>Every image name in the catalog, in ordinal order.</summary>
     public async Task<IReadOnlyList<string>> ListCatalogAsync(CancellationToken ct)

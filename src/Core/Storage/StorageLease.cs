@@ -11,9 +11,10 @@
 //
 //   acquire   create the record (If-None-Match: *); if one is there and may be taken over
 //             (MayTakeOver), replace it If-Match the ETag it was read with, so of several
-//             racers exactly one wins (StorageRecords). The ETag of what was written is read
-//             back: stat, then content — ours means that ETag is ours. A record may be taken
-//             over when
+//             racers exactly one wins (StorageRecords). The ETag of what was written comes
+//             from the write itself (TryCreateVersionedAsync: Azure's Put Blob answers it, the
+//             filesystem's is a hash of the bytes), so taking a free lease is one round trip,
+//             not three (issue 16). A record may be taken over when
 //               - it cannot be read (nobody can renew what nobody can read);
 //               - it has expired by the acquirer's clock;
 //               - it is an earlier attempt of the acquirer's own build (same "build", an
@@ -26,7 +27,7 @@
 //               - its process is gone: same host, and its PID runs no more or runs another
 //                 process (ProcessIdentity) — a worker killed with kill -9 on this machine.
 //   renew     every third of the lifetime, in the background, replace the record with a later
-//             expiry If-Match the ETag of our last write. If that fails the record is gone or
+//             expiry If-Match the ETag of our last write (the new ETag from that write). If that fails the record is gone or
 //             another owner took it over (see acquire): the lease is lost, Lost fires and
 //             renewal stops. A renewal that throws (storage unreachable) is logged and tried
 //             at the next tick; if the lease lapses meanwhile, that renewal finds it.
@@ -185,8 +186,7 @@ public sealed class StorageLease : IAsyncDisposable
         var record = LeaseRecord.Of(owner, now + lifetime);
         var content = Serialize(record);
         string? takenOver = null;
-        if (!await backend.TryCreateOrTakeOverAsync(path, content, present => (takenOver = TakeOverReason(present, owner, now)) is not null, ct)
-            || await ETagOfAsync(backend, path, content, ct) is not { } etag)
+        if (await backend.TryCreateOrTakeOverVersionedAsync(path, content, present => (takenOver = TakeOverReason(present, owner, now)) is not null, ct) is not { } etag)
         {
             return null;
         }
@@ -254,8 +254,7 @@ public sealed class StorageLease : IAsyncDisposable
         var content = Serialize(record);
         try
         {
-            if (await _backend.TryReplaceAsync(Path, content, _etag, "application/json", CancellationToken.None)
-                && await ETagOfAsync(_backend, Path, content, CancellationToken.None) is { } etag)
+            if (await _backend.TryReplaceVersionedAsync(Path, content, _etag, "application/json", CancellationToken.None) is { } etag)
             {
                 lock (_gate)
                 {
@@ -289,10 +288,6 @@ public sealed class StorageLease : IAsyncDisposable
     /// a record that is no lease at all may (nobody can renew what nobody can read).</summary>
     internal static string? TakeOverReason(byte[] content, LeaseOwner acquirer, DateTimeOffset now) =>
         StorageRecords.ParseOrNull(content, CoreJson.Default.LeaseRecord) is not { } present ? "it is no lease record" : present.TakeOverReason(acquirer, now);
-
-    /// <summary>The ETag of <paramref name="written"/> if it is still the record, else null.</summary>
-    private static async Task<string?> ETagOfAsync(IStorageBackend backend, string path, byte[] written, CancellationToken ct) =>
-        await backend.ReadVersionedAsync(path, ct) is { } read && read.Content.AsSpan().SequenceEqual(written) ? read.ETag : null;
 
     private static byte[] Serialize(LeaseRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, CoreJson.Default.LeaseRecord);
 }

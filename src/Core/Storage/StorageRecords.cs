@@ -49,6 +49,33 @@ public static class StorageRecords
         return new VersionedContent(content.ToArray(), props.ETag);
     }
 
+    /// <summary>The ETag of the record if it still holds exactly <paramref name="written"/>, else null:
+    /// the read-back a backend that cannot say the ETag of its own write falls back on.</summary>
+    public static async Task<string?> ETagIfStillAsync(this IStorageBackend backend, string path, ReadOnlyMemory<byte> written, CancellationToken ct) =>
+        await backend.ReadVersionedAsync(path, ct) is { } read && read.Content.AsSpan().SequenceEqual(written.Span) ? read.ETag : null;
+
+    /// <summary>TryCreateOrTakeOverAsync that says the ETag this caller's record was written
+    /// with (null: it is not the record), from the write itself: one round trip when nothing
+    /// was there, the read and the conditional replace when something was.</summary>
+    public static async Task<string?> TryCreateOrTakeOverVersionedAsync(
+        this IStorageBackend backend, string path, ReadOnlyMemory<byte> content, Func<byte[], bool> mayTakeOver, CancellationToken ct)
+    {
+        if (await backend.TryCreateVersionedAsync(path, content, "application/json", ct) is { } created)
+        {
+            return created;
+        }
+
+        if (await backend.ReadVersionedAsync(path, ct) is not { } present)
+        {
+            // Deleted between the create and the read (a lease released): one more create.
+            return await backend.TryCreateVersionedAsync(path, content, "application/json", ct);
+        }
+
+        return mayTakeOver(present.Content)
+            ? await backend.TryReplaceVersionedAsync(path, content, present.ETag, "application/json", ct)
+            : null;
+    }
+
     /// <summary>Writes <paramref name="content"/> if no record is at the path, or replaces the
     /// present one if <paramref name="mayTakeOver"/> says so of its bytes, conditional on the
     /// ETag it was read with. True if this caller's content is now the record.</summary>

@@ -138,9 +138,12 @@ public sealed class AzureClusterTests(ITestOutputHelper output)
 
         var pull = client.GetAsync(new Uri(registry, "v2/bash/python3/manifests/latest"));
         await doomed.WaitForLogAsync(@"packed layer \S+ 1/", TimeSpan.FromMinutes(5));
-        var second = await cluster.StartWorkerAsync("second-worker", visibility: visibility);
+        // Killed at once: since layers' storage steps overlap their packing (issue 16.5), the
+        // rest of the image packs in less time than a second instance takes to start, so the
+        // second one starts after the kill, its start counted in the minute.
         var sinceKill = System.Diagnostics.Stopwatch.StartNew();
         doomed.KillWorker();
+        var second = await cluster.StartWorkerAsync("second-worker", visibility: visibility);
         using var response = await pull;
         sinceKill.Stop();
 
