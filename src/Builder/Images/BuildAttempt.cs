@@ -33,6 +33,7 @@ public sealed class BuildAttempt : IAsyncDisposable
     private DateTimeOffset? _packingSince;
     private int _total;
     private int _ready;
+    private long _bytes;
 
     public BuildAttempt(BuildLedger ledger, BuildJob job, TimeProvider time, ILogger logger)
     {
@@ -60,6 +61,7 @@ public sealed class BuildAttempt : IAsyncDisposable
     {
         Volatile.Write(ref _total, total);
         Volatile.Write(ref _ready, 0);
+        Interlocked.Exchange(ref _bytes, 0);
         _packingSince = _time.GetUtcNow();
         return WriteAsync(force: true, ct);
     }
@@ -69,8 +71,9 @@ public sealed class BuildAttempt : IAsyncDisposable
     /// for: a layer never waits on the status (issue 16: under slow storage, layers queued
     /// behind each other's status writes), and a count it skips is carried by the next write,
     /// which reads the count when it is made. DisposeAsync still waits for a write in flight.</summary>
-    public Task LayerReadyAsync(CancellationToken ct)
+    public Task LayerReadyAsync(BuiltLayer layer, CancellationToken ct)
     {
+        Interlocked.Add(ref _bytes, layer.Size);
         if (Interlocked.Increment(ref _ready) == Volatile.Read(ref _total))
         {
             return WriteAsync(force: true, ct);
@@ -130,7 +133,7 @@ public sealed class BuildAttempt : IAsyncDisposable
             }
 
             // The count now, not the one this call was made with: writes never go backwards.
-            var progress = _packingSince is { } since ? new LayerProgress(Volatile.Read(ref _ready), Volatile.Read(ref _total), since) : null;
+            var progress = _packingSince is { } since ? new LayerProgress(Volatile.Read(ref _ready), Volatile.Read(ref _total), since, Interlocked.Read(ref _bytes)) : null;
             await _ledger.ProgressAsync(_job.ImageKey, _job.JobId, progress, _job.Image.Name, ct);
             _lastWrite = now;
         }

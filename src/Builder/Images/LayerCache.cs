@@ -78,7 +78,7 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
     /// <summary>Every layer, reused or packed, in the order given (the manifest's), leases taken
     /// as this process; <paramref name="layerReady"/> is called as each one is.</summary>
     /// <param name="image">The image's name, for the log.</param>
-    public Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, Func<CancellationToken, Task> layerReady, CancellationToken ct) =>
+    public Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, Func<BuiltLayer, CancellationToken, Task> layerReady, CancellationToken ct) =>
         GetAsync(layers, image, _owner, layerReady, ct);
 
     /// <summary>The lease owner of one attempt of a build in this process (step 2 above).</summary>
@@ -87,7 +87,7 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
 
     /// <summary>Every layer, reused or packed, in the order given (the manifest's), leases taken
     /// as <paramref name="owner"/>; <paramref name="layerReady"/> is called as each one is.</summary>
-    public async Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, LeaseOwner owner, Func<CancellationToken, Task> layerReady, CancellationToken ct)
+    public async Task<IReadOnlyList<BuiltLayer>> GetAsync(IReadOnlyList<LayerSource> layers, string image, LeaseOwner owner, Func<BuiltLayer, CancellationToken, Task> layerReady, CancellationToken ct)
     {
         var built = new BuiltLayer[layers.Count];
         await Parallel.ForEachAsync(
@@ -96,7 +96,7 @@ public sealed class LayerCache(RegistryStore store, StorageLeases leases, ImageB
             async (l, token) =>
             {
                 built[l.Index] = await GetAsync(l.Layer, image, owner, l.Index + 1, layers.Count, token);
-                await layerReady(token);
+                await layerReady(built[l.Index], token);
             });
         return built;
     }

@@ -71,7 +71,8 @@ namespace Nixery.Core.Builds;
 public sealed record BuildFailure(string Image, string Reason, IReadOnlyList<string>? Missing = null, IReadOnlyList<string>? LogTail = null);
 
 /// <summary>How far packing is: layers ready of the image's total, and since when it packs.</summary>
-public sealed record LayerProgress(int Ready, int Total, DateTimeOffset PackingSince);
+/// <param name="Bytes">Compressed bytes of the layers ready so far (reused ones included).</param>
+public sealed record LayerProgress(int Ready, int Total, DateTimeOffset PackingSince, long? Bytes = null);
 
 /// <summary>One status record: its image key and when storage last saw it written.</summary>
 public sealed record StatusEntry(string ImageKey, DateTimeOffset Written);
@@ -174,7 +175,7 @@ public sealed class BuildLedger(IStorageBackend backend, StatusOptions options, 
     private BuildStatus Beat(string jobId, LayerProgress? progress, string? image)
     {
         var now = time.GetUtcNow();
-        return new BuildStatus(BuildState.Building, now, Image: image, LayersReady: progress?.Ready, LayersTotal: progress?.Total, PackingSince: progress?.PackingSince, Job: jobId, Heartbeat: now);
+        return new BuildStatus(BuildState.Building, now, Image: image, LayersReady: progress?.Ready, LayersTotal: progress?.Total, PackingSince: progress?.PackingSince, Job: jobId, Heartbeat: now, LayersBytes: progress?.Bytes);
     }
 
     private Task WriteAsync(string imageKey, BuildStatus status, CancellationToken ct) =>

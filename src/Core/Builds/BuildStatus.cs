@@ -19,7 +19,7 @@ public enum BuildState
 /// of recent failures can say which image failed, and so does a building one (the worker's
 /// heartbeats) and a done one, for the web page's builds in progress and recent builds; records written before Image existed
 /// lack it and read as null. While a worker packs layers it records its progress (layers ready of
-/// the image's total, and since when it packs), from which the HTTP side estimates the time
+/// the image's total, their compressed bytes, and since when it packs), from which the HTTP side estimates the time
 /// left (BuildCoordinator). Records written since recovery by heartbeat also name the job they
 /// stand for (its id: a delivery of another job is superseded, BuildJobRunner) and, while an
 /// attempt runs, when it last said it was alive (heartbeat; BuildLedger.IsStale).</summary>
@@ -34,4 +34,5 @@ public sealed record BuildStatus(
     [property: JsonPropertyName("layersTotal"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LayersTotal = null,
     [property: JsonPropertyName("packingSince"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PackingSince = null,
     [property: JsonPropertyName("job"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Job = null,
-    [property: JsonPropertyName("heartbeat"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? Heartbeat = null);
+    [property: JsonPropertyName("heartbeat"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? Heartbeat = null,
+    [property: JsonPropertyName("layersBytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? LayersBytes = null);

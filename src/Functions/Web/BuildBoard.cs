@@ -30,6 +30,7 @@ public sealed record BuildView(
     [property: JsonPropertyName("phase")] string Phase,
     [property: JsonPropertyName("layersReady")] int? LayersReady,
     [property: JsonPropertyName("layersTotal")] int? LayersTotal,
+    [property: JsonPropertyName("layersBytes")] long? LayersBytes,
     [property: JsonPropertyName("updated")] DateTimeOffset Updated,
     [property: JsonPropertyName("reason")] string? Reason)
 {
@@ -40,6 +41,7 @@ public sealed record BuildView(
         PhaseOf(status),
         status.LayersReady,
         status.LayersTotal,
+        status.LayersBytes,
         status.Updated,
         status.Reason);
 

@@ -3,7 +3,7 @@
 // one this stream sent:
 //   event: build
 //   data: {"key":"<image key>","image":"git/shell","state":"building","phase":"packing layers",
-//          "layersReady":3,"layersTotal":7,"updated":"…","reason":null}
+//          "layersReady":3,"layersTotal":7,"layersBytes":1048576,"updated":"…","reason":null}
 // The JSON is written by System.Text.Json's default encoder, which escapes < > & ' " as \uXXXX,
 // so a hostile image name or reason never appears as markup in the stream either; the page's
 // script puts every field in with textContent.

@@ -60,7 +60,7 @@ public sealed class LandingPageHandler(
         + "row.textContent='';row.appendChild(el('span','image',name||('image '+b.key.substring(0,12))));"
         + "row.appendChild(el('span','state',b.state));row.appendChild(el('span','phase',b.phase));"
         + "if(b.layersTotal!=null){var p=el('progress');p.max=b.layersTotal;p.value=b.layersReady||0;p.setAttribute('aria-label','layers packed');row.appendChild(p);"
-        + "row.appendChild(el('span','layers',' '+(b.layersReady||0)+' of '+b.layersTotal+' layers packed'));}"
+        + "row.appendChild(el('span','layers',' '+(b.layersReady||0)+' of '+b.layersTotal+' layers packed'+(b.layersBytes!=null?', '+(b.layersBytes/1048576).toFixed(1)+' MiB':'')));}"
         + "if(b.state==='done'&&name){row.appendChild(document.createTextNode(' '));var a=el('a','picture','layers of '+name);a.href='/images/'+encodeURI(name);row.appendChild(a);}"
         + "if(b.state==='failed'&&b.reason){row.appendChild(el('div','reason',b.reason));}"
         + "empty.hidden=list.children.length>0;});})();";
@@ -186,7 +186,8 @@ public sealed class LandingPageHandler(
                 var ready = build.LayersReady ?? 0;
                 main.Append("<progress max=\"").Append(total.ToString(CultureInfo.InvariantCulture)).Append("\" value=\"").Append(ready.ToString(CultureInfo.InvariantCulture))
                     .Append("\" aria-label=\"layers packed\"></progress><span class=\"layers\"> ")
-                    .Append(ready.ToString(CultureInfo.InvariantCulture)).Append(" of ").Append(total.ToString(CultureInfo.InvariantCulture)).Append(" layers packed</span>");
+                    .Append(ready.ToString(CultureInfo.InvariantCulture)).Append(" of ").Append(total.ToString(CultureInfo.InvariantCulture)).Append(" layers packed")
+                    .Append(build.LayersBytes is { } bytes ? ", " + (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB" : "").Append("</span>");
             }
 
             if (build.State == "done" && build.Image is not null)

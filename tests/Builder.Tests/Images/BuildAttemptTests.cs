@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Nixery.Builder.Images;
 using Nixery.Core.Builds;
+using Nixery.Core.Manifests;
 using Nixery.Core.Names;
 using Nixery.Core.Options;
 using Nixery.Core.Queue;
@@ -42,7 +43,7 @@ public sealed class BuildAttemptTests : IDisposable
         // Less than a beat: nothing written (no timer fired, so nothing is in flight either).
         _clock.Advance(TimeSpan.FromSeconds(2));
         await attempt.PackingAsync(3, Ct);
-        var packing = new BuildStatus(BuildState.Building, T0.AddSeconds(2), Image: "git", LayersReady: 0, LayersTotal: 3, PackingSince: T0.AddSeconds(2), Job: "job-1", Heartbeat: T0.AddSeconds(2));
+        var packing = new BuildStatus(BuildState.Building, T0.AddSeconds(2), Image: "git", LayersReady: 0, LayersTotal: 3, PackingSince: T0.AddSeconds(2), Job: "job-1", Heartbeat: T0.AddSeconds(2), LayersBytes: 0);
         Assert.Equal(packing, await ledger.GetAsync("image-key", Ct));
         _clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(packing, await ledger.GetAsync("image-key", Ct));
@@ -57,5 +58,23 @@ public sealed class BuildAttemptTests : IDisposable
         var last = await ledger.GetAsync("image-key", Ct);
         Assert.Equal(T0.AddSeconds(5), last!.Heartbeat);
         Assert.True(ledger.IsStale(last));
+    }
+
+    [Fact]
+    public async Task TheLastLayerReadyWritesTheCountAndTheLayersCompressedBytes()
+    {
+        var ledger = new BuildLedger(new FileSystemStorage(_folder.Path), new StatusOptions(), _clock);
+        var job = new BuildJob(BuildJob.CurrentVersion, "job-1", "image-key", ImageRequest.FromName("git"), new PackageSource("path", "/set", "rev"));
+        await using var attempt = new BuildAttempt(ledger, job, _clock, NullLogger.Instance);
+        await attempt.StartAsync(Ct);
+        await attempt.PackingAsync(2, Ct);
+
+        var a = Digest.Sha256("a"u8);
+        var b = Digest.Sha256("b"u8);
+        await attempt.LayerReadyAsync(new BuiltLayer(a, a, 100), Ct);
+        await attempt.LayerReadyAsync(new BuiltLayer(b, b, 250), Ct);
+
+        var status = await ledger.GetAsync("image-key", Ct);
+        Assert.Equal((2, 2, 350L), (status!.LayersReady, status.LayersTotal, status.LayersBytes));
     }
 }

@@ -43,9 +43,9 @@ public sealed class LayerCacheTests : IDisposable
             return WriteAsync(stream, token);
         });
 
-        Assert.Equal([Expected], await worker.Cache.GetAsync([source], "img", _ => Task.CompletedTask, Ct));
+        Assert.Equal([Expected], await worker.Cache.GetAsync([source], "img", (_, _) => Task.CompletedTask, Ct));
         Assert.Equal($"packed layer {Key} 1/1 of img as {Expected.Digest} ({Bytes.Length} bytes)", await worker.Log.NextAsync("packed layer"));
-        Assert.Equal([Expected], await worker.Cache.GetAsync([source], "img", _ => Task.CompletedTask, Ct));
+        Assert.Equal([Expected], await worker.Cache.GetAsync([source], "img", (_, _) => Task.CompletedTask, Ct));
         Assert.Equal($"reused layer {Key} 1/1 of img as {Expected.Digest}", await worker.Log.NextAsync("reused layer"));
         Assert.Equal(1, packs);
     }
@@ -62,10 +62,10 @@ public sealed class LayerCacheTests : IDisposable
             started.SetResult();
             await release.Task.WaitAsync(token);
             return await WriteAsync(stream, token);
-        })], "img", _ => Task.CompletedTask, Ct);
+        })], "img", (_, _) => Task.CompletedTask, Ct);
         await started.Task.WaitAsync(Bound, Ct);
 
-        var waiting = waiter.Cache.GetAsync([new LayerSource(Key, Bytes.Length, (_, _, _) => throw new InvalidOperationException("packed twice"))], "other", _ => Task.CompletedTask, Ct);
+        var waiting = waiter.Cache.GetAsync([new LayerSource(Key, Bytes.Length, (_, _, _) => throw new InvalidOperationException("packed twice"))], "other", (_, _) => Task.CompletedTask, Ct);
         Assert.Equal($"waiting for layer {Key} 1/1 of other: another worker is packing it", await waiter.Log.NextAsync("waiting for layer"));
         release.SetResult();
         Assert.Equal([Expected], await packing);
@@ -90,11 +90,11 @@ public sealed class LayerCacheTests : IDisposable
             started.SetResult();
             await Task.Delay(Timeout.Infinite, token);
             throw new InvalidOperationException("not reached");
-        })], "img", _ => Task.CompletedTask, Ct);
+        })], "img", (_, _) => Task.CompletedTask, Ct);
         await started.Task.WaitAsync(Bound, Ct);
         var other = new Worker(_folder.Path);
         other.Clock.Advance(Options.LayerClaimStaleAfter);
-        Assert.Equal([Expected], await other.Cache.GetAsync([new LayerSource(Key, Bytes.Length, (stream, _, token) => WriteAsync(stream, token))], "img", _ => Task.CompletedTask, Ct));
+        Assert.Equal([Expected], await other.Cache.GetAsync([new LayerSource(Key, Bytes.Length, (stream, _, token) => WriteAsync(stream, token))], "img", (_, _) => Task.CompletedTask, Ct));
 
         // The stalled worker resumes: its renewal finds the lease taken, which cancels the packing.
         stalled.Clock.Advance(Options.LayerClaimStaleAfter / 3);
