@@ -109,6 +109,40 @@ public sealed class BuildLedger(IStorageBackend backend, StatusOptions options, 
         }
     }
 
+    /// <summary>The newest status records written since <paramref name="since"/> (storage's
+    /// clock), at most <paramref name="max"/>, newest first, read; a record that does not parse
+    /// is skipped and handed to <paramref name="unreadable"/>. For the lists of the web page
+    /// and of recent failures, which look at recent builds only.</summary>
+    public async Task<IReadOnlyList<(string ImageKey, BuildStatus Status)>> RecentAsync(DateTimeOffset since, int max, Action<string, JsonException> unreadable, CancellationToken ct)
+    {
+        var candidates = new List<StatusEntry>();
+        await foreach (var entry in ListAsync(ct))
+        {
+            if (entry.Written >= since)
+            {
+                candidates.Add(entry);
+            }
+        }
+
+        var read = new List<(string, BuildStatus)>();
+        foreach (var key in candidates.OrderByDescending(c => c.Written).Take(max).Select(c => c.ImageKey))
+        {
+            try
+            {
+                if (await GetAsync(key, ct) is { } status)
+                {
+                    read.Add((key, status));
+                }
+            }
+            catch (JsonException e)
+            {
+                unreadable(key, e);
+            }
+        }
+
+        return read;
+    }
+
     /// <summary>Whether the record no longer stands for a build (see the top of this file).</summary>
     public bool IsStale(BuildStatus status)
     {

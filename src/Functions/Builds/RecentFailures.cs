@@ -13,10 +13,10 @@
 // The answer is kept for CacheFor per instance and refreshed by one request at a time, so a
 // busy landing page costs one listing per CacheFor; entries that outlive the TTL meanwhile
 // are dropped on the way out. A failure can therefore show up to CacheFor late.
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Nixery.Core.Builds;
 using Nixery.Core.Options;
+using Nixery.Functions.Hosting;
 
 namespace Nixery.Functions.Builds;
 
@@ -40,74 +40,22 @@ public sealed class RecentFailures(BuildLedger ledger, StatusOptions options, Ti
 
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
 
-    private readonly SemaphoreSlim _refresh = new(1, 1);
-
-    private Snapshot? _cached;
+    private readonly CachedRead<IReadOnlyList<RecentFailure>> _cached = new(CacheFor, time);
 
     /// <summary>Failures within the TTL, newest first, at most <see cref="MaxListed"/>.</summary>
     public async Task<IReadOnlyList<RecentFailure>> GetAsync(CancellationToken ct)
     {
-        if (Fresh(time.GetUtcNow()) is { } cached)
-        {
-            return cached;
-        }
-
-        await _refresh.WaitAsync(ct);
-        try
-        {
-            var now = time.GetUtcNow();
-            if (Fresh(now) is { } refreshed)
-            {
-                return refreshed;
-            }
-
-            var read = await ReadAsync(now, ct);
-            Volatile.Write(ref _cached, new Snapshot(now, read));
-            return read;
-        }
-        finally
-        {
-            _refresh.Release();
-        }
-    }
-
-    private List<RecentFailure>? Fresh(DateTimeOffset now)
-    {
-        var snapshot = Volatile.Read(ref _cached);
-        if (snapshot is null || now < snapshot.At || now - snapshot.At >= CacheFor)
-        {
-            return null;
-        }
-
-        return snapshot.Failures.Where(f => now - f.At <= options.FailureTtl).ToList();
+        var failures = await _cached.GetAsync(ReadAsync, ct);
+        var now = time.GetUtcNow();
+        return [.. failures.Where(f => now - f.At <= options.FailureTtl)];
     }
 
     private async Task<IReadOnlyList<RecentFailure>> ReadAsync(DateTimeOffset now, CancellationToken ct)
     {
-        var since = now - options.FailureTtl - ClockSkew;
-        var candidates = new List<StatusEntry>();
-        await foreach (var entry in ledger.ListAsync(ct))
-        {
-            if (entry.Written >= since)
-            {
-                candidates.Add(entry);
-            }
-        }
-
         var failures = new List<RecentFailure>();
-        foreach (var key in candidates.OrderByDescending(c => c.Written).Take(MaxRead).Select(c => c.ImageKey))
+        var recent = await ledger.RecentAsync(now - options.FailureTtl - ClockSkew, MaxRead, (key, e) => logger.LogWarning("skipping unreadable build status {ImageKey}: {Error}", key, e.Message), ct);
+        foreach (var (_, status) in recent)
         {
-            BuildStatus? status;
-            try
-            {
-                status = await ledger.GetAsync(key, ct);
-            }
-            catch (JsonException e)
-            {
-                logger.LogWarning("skipping unreadable build status {ImageKey}: {Error}", key, e.Message);
-                continue;
-            }
-
             if (status is { State: BuildState.Failed } && now - status.Updated <= options.FailureTtl)
             {
                 failures.Add(new RecentFailure(status.Image, status.Reason, status.Missing, status.LogTail, status.Updated));
@@ -117,7 +65,5 @@ public sealed class RecentFailures(BuildLedger ledger, StatusOptions options, Ti
         return failures.OrderByDescending(f => f.At).Take(MaxListed).ToList();
     }
 
-    private sealed record Snapshot(DateTimeOffset At, IReadOnlyList<RecentFailure> Failures);
-
-    public void Dispose() => _refresh.Dispose();
+    public void Dispose() => _cached.Dispose();
 }

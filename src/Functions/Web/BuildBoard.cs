@@ -14,10 +14,10 @@
 // instance however many pages are open. Building records name their image (the worker's
 // heartbeats); a queued one does not yet (the HTTP side's claim), nor a done one, so the page
 // names those by the key until the live updates have seen a name.
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Nixery.Core.Builds;
 using Nixery.Core.Options;
+using Nixery.Functions.Hosting;
 
 namespace Nixery.Functions.Web;
 
@@ -71,66 +71,17 @@ public sealed class BuildBoard(BuildLedger ledger, StatusOptions options, TimePr
 
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
 
-    private readonly SemaphoreSlim _refresh = new(1, 1);
-
-    private Snapshot? _cached;
+    private readonly CachedRead<IReadOnlyList<BuildView>> _cached = new(CacheFor, time);
 
     /// <summary>Builds in progress and just settled, newest first.</summary>
-    public async Task<IReadOnlyList<BuildView>> GetAsync(CancellationToken ct)
-    {
-        if (Fresh(time.GetUtcNow()) is { } cached)
-        {
-            return cached;
-        }
-
-        await _refresh.WaitAsync(ct);
-        try
-        {
-            var now = time.GetUtcNow();
-            if (Fresh(now) is { } refreshed)
-            {
-                return refreshed;
-            }
-
-            var read = await ReadAsync(now, ct);
-            Volatile.Write(ref _cached, new Snapshot(now, read));
-            return read;
-        }
-        finally
-        {
-            _refresh.Release();
-        }
-    }
-
-    private IReadOnlyList<BuildView>? Fresh(DateTimeOffset now) =>
-        Volatile.Read(ref _cached) is { } snapshot && now >= snapshot.At && now - snapshot.At < CacheFor ? snapshot.Builds : null;
+    public Task<IReadOnlyList<BuildView>> GetAsync(CancellationToken ct) => _cached.GetAsync(ReadAsync, ct);
 
     private async Task<IReadOnlyList<BuildView>> ReadAsync(DateTimeOffset now, CancellationToken ct)
     {
-        var since = now - options.BuildStaleAfter - ClockSkew;
-        var candidates = new List<StatusEntry>();
-        await foreach (var entry in ledger.ListAsync(ct))
-        {
-            if (entry.Written >= since)
-            {
-                candidates.Add(entry);
-            }
-        }
-
         var builds = new List<BuildView>();
-        foreach (var key in candidates.OrderByDescending(c => c.Written).Take(MaxRead).Select(c => c.ImageKey))
+        var recent = await ledger.RecentAsync(now - options.BuildStaleAfter - ClockSkew, MaxRead, (key, e) => logger.LogWarning("skipping unreadable build status {ImageKey}: {Error}", key, e.Message), ct);
+        foreach (var (key, status) in recent)
         {
-            BuildStatus? status;
-            try
-            {
-                status = await ledger.GetAsync(key, ct);
-            }
-            catch (JsonException e)
-            {
-                logger.LogWarning("skipping unreadable build status {ImageKey}: {Error}", key, e.Message);
-                continue;
-            }
-
             var shown = status switch
             {
                 { State: BuildState.Queued or BuildState.Building } => !ledger.IsStale(status),
@@ -139,14 +90,12 @@ public sealed class BuildBoard(BuildLedger ledger, StatusOptions options, TimePr
             };
             if (shown)
             {
-                builds.Add(BuildView.Of(key, status!));
+                builds.Add(BuildView.Of(key, status));
             }
         }
 
         return [.. builds.OrderByDescending(b => b.Updated).ThenBy(b => b.Key, StringComparer.Ordinal)];
     }
 
-    private sealed record Snapshot(DateTimeOffset At, IReadOnlyList<BuildView> Builds);
-
-    public void Dispose() => _refresh.Dispose();
+    public void Dispose() => _cached.Dispose();
 }

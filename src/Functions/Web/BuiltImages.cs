@@ -14,6 +14,7 @@
 using System.Text.Json;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
+using Nixery.Functions.Hosting;
 
 namespace Nixery.Functions.Web;
 
@@ -31,9 +32,7 @@ public sealed class BuiltImages(RegistryStore store, TimeProvider time, ILogger<
 
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
 
-    private readonly SemaphoreSlim _refresh = new(1, 1);
-
-    private Snapshot? _cached;
+    private readonly CachedRead<Snapshot> _cached = new(CacheFor, time);
 
     /// <summary>The newest built images, newest first, at most <paramref name="count"/>.</summary>
     public async Task<IReadOnlyList<BuiltImage>> RecentAsync(int count, CancellationToken ct) =>
@@ -84,37 +83,7 @@ public sealed class BuiltImages(RegistryStore store, TimeProvider time, ILogger<
         }
     }
 
-    private async Task<Snapshot> GetAsync(CancellationToken ct)
-    {
-        if (Fresh(time.GetUtcNow()) is { } cached)
-        {
-            return cached;
-        }
-
-        await _refresh.WaitAsync(ct);
-        try
-        {
-            var now = time.GetUtcNow();
-            if (Fresh(now) is { } refreshed)
-            {
-                return refreshed;
-            }
-
-            var scanned = await ScanAsync(ct);
-            Volatile.Write(ref _cached, scanned with { At = now });
-            return scanned;
-        }
-        finally
-        {
-            _refresh.Release();
-        }
-    }
-
-    private Snapshot? Fresh(DateTimeOffset now)
-    {
-        var snapshot = Volatile.Read(ref _cached);
-        return snapshot is null || now < snapshot.At || now - snapshot.At >= CacheFor ? null : snapshot;
-    }
+    private Task<Snapshot> GetAsync(CancellationToken ct) => _cached.GetAsync((_, token) => ScanAsync(token), ct);
 
     private async Task<Snapshot> ScanAsync(CancellationToken ct)
     {
@@ -153,10 +122,10 @@ public sealed class BuiltImages(RegistryStore store, TimeProvider time, ILogger<
             images.Add(new BuiltImage(key, written, record.Packages, layers));
         }
 
-        return new Snapshot(DateTimeOffset.MinValue, images, holders);
+        return new Snapshot(images, holders);
     }
 
-    private sealed record Snapshot(DateTimeOffset At, IReadOnlyList<BuiltImage> Images, IReadOnlyDictionary<string, int> Holders);
+    private sealed record Snapshot(IReadOnlyList<BuiltImage> Images, IReadOnlyDictionary<string, int> Holders);
 
-    public void Dispose() => _refresh.Dispose();
+    public void Dispose() => _cached.Dispose();
 }
