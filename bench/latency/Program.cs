@@ -4,7 +4,7 @@
 //   calls     ImageBuilder.BuildAsync of IMAGE on empty storage (cold), then of WARM on the
 //             same storage (most layers reused), on filesystem storage and on Azurite, each
 //             through CountingStorage (tests/TestSupport), and on Azurite also through an
-//             Azure SDK pipeline policy that counts HTTP requests (RequestCounter). Status
+//             Azure SDK pipeline policy that counts HTTP requests (AzureRequestLog in tests/TestSupport). Status
 //             writes are spaced by the clock (BuildAttempt), so they are shown apart.
 //   latency   cold builds of IMAGE on Azurite, alternately straight and through LatencyProxy,
 //             each on a fresh container so that nothing is reused; the ratio is taken pair
@@ -65,7 +65,7 @@ if (only is null or "calls")
     Console.WriteLine($"storage calls: cold {image}, then warm {warmImage} on the same storage");
     var fs = new CountingStorage(new FileSystemStorage(Path.Combine(temp.Path, "calls")));
     await CallsAsync("filesystem", fs, null);
-    var counter = new RequestCounter();
+    var counter = new AzureRequestLog();
     var az = new CountingStorage(Azure(azurite.BlobPort, counter));
     await CallsAsync("azurite", az, counter);
 }
@@ -92,12 +92,12 @@ if (only is null or "latency")
 
 return 0;
 
-async Task CallsAsync(string name, CountingStorage storage, RequestCounter? requests)
+async Task CallsAsync(string name, CountingStorage storage, AzureRequestLog? requests)
 {
     foreach (var (label, imageName) in new[] { ("cold", image), ("warm", warmImage) })
     {
         storage.Reset();
-        requests?.Reset();
+        requests?.Take();
         var (layers, reused) = await BuildAsync(storage, imageName);
         var status = storage.In("status");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -105,8 +105,10 @@ async Task CallsAsync(string name, CountingStorage storage, RequestCounter? requ
         Console.WriteLine("  " + storage.Describe().Replace("\n", "\n  ", StringComparison.Ordinal));
         if (requests is not null)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  HTTP requests: {requests.Total}, {(double)requests.Total / layers:F2} per layer"));
-            Console.WriteLine("    " + requests.Describe().Replace("\n", "\n    ", StringComparison.Ordinal));
+            var counted = requests.TakeByArea();
+            var total = counted.Sum(c => c.Count);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  HTTP requests: {total}, {(double)total / layers:F2} per layer"));
+            Console.WriteLine("    " + string.Join("\n    ", counted.Select(c => $"{c.Request}: {c.Count}")));
         }
     }
 }
@@ -119,7 +121,7 @@ async Task<double> TimedAsync(IStorageBackend backend)
 }
 
 // A fresh container each time: a cold build, nothing to reuse.
-IStorageBackend Azure(int port, RequestCounter? counter)
+IStorageBackend Azure(int port, AzureRequestLog? counter)
 {
     var connection = Azurite.ConnectionStringFor(port, azurite.QueuePort);
     var name = $"bench{Interlocked.Increment(ref containers)}";

@@ -4,20 +4,19 @@
 // is its blocks, the block list, the copy and the staging delete, with no existence check; a
 // lease is taken with one request (the ETag comes with the write) and released with one; a
 // small blob that is already there costs its one refused create.
-using System.Collections.Concurrent;
 using Azure.Core;
-using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nixery.Core.Azure;
 using Nixery.Core.Manifests;
 using Nixery.Core.Storage;
+using Nixery.TestSupport;
 
 namespace Nixery.Core.Tests.Storage;
 
 public sealed class AzureRequestCountTests(AzureBlobFixture azurite) : IClassFixture<AzureBlobFixture>, IAsyncLifetime
 {
-    private readonly RequestLog _log = new();
+    private readonly AzureRequestLog _log = new();
     private BlobContainerClient? _container;
     private AzureBlobStorage? _backend;
 
@@ -94,48 +93,5 @@ public sealed class AzureRequestCountTests(AzureBlobFixture azurite) : IClassFix
     {
         var props = (await _container!.GetBlobClient(path).GetPropertiesAsync(cancellationToken: Ct)).Value;
         return (props.ContentLength, props.ContentType);
-    }
-
-    /// <summary>"METHOD path" per request (staging blobs as "staging", with comp=… for blocks).</summary>
-    private sealed class RequestLog : HttpPipelinePolicy
-    {
-        private readonly ConcurrentQueue<string> _requests = new();
-
-        /// <summary>The requests since the last call.</summary>
-        public List<string> Take()
-        {
-            var taken = new List<string>();
-            while (_requests.TryDequeue(out var request))
-            {
-                taken.Add(request);
-            }
-
-            return taken;
-        }
-
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            Record(message);
-            ProcessNext(message, pipeline);
-        }
-
-        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            Record(message);
-            return ProcessNextAsync(message, pipeline);
-        }
-
-        private void Record(HttpMessage message)
-        {
-            var uri = message.Request.Uri.ToUri();
-            var path = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/').Split('/', 3) is [_, _, var blob] ? blob : "");
-            if (path.StartsWith(StorageLayout.StagingPrefix, StringComparison.Ordinal))
-            {
-                path = "staging";
-            }
-
-            var comp = System.Web.HttpUtility.ParseQueryString(uri.Query)["comp"];
-            _requests.Enqueue($"{message.Request.Method} {path}{(comp is null ? "" : " comp=" + comp)}");
-        }
     }
 }
