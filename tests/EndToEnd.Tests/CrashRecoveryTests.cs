@@ -4,9 +4,6 @@
 // retries. Before the fix the next pull waited ~100 s on the dead process's layer lease
 // (skopeo needed 4 retries) and a partial upload stayed in staging/.
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Nixery.TestSupport;
 using Xunit.Abstractions;
 
@@ -25,18 +22,10 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     {
         using var root = new TempDir("nixery-crash");
         var storage = root.Combine("storage");
-        var port = FreePort();
-        var settings = new Dictionary<string, string>
-        {
-            ["STORAGE_PATH"] = storage,
-            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
-            ["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir,
-            ["NIXERY_NIX_PATH"] = RepoPaths.NixDir,
-            ["NIX_TIMEOUT"] = "600",
-            // The default wait: a pull that outlasts it meets 429 and skopeo retries.
-            ["NIXERY_BUILD_WAIT"] = "20",
-        };
-        var assembly = ServiceProcess.AssemblyOf("Embedded", "Nixery.Embedded.dll");
+        var port = EmbeddedProcess.FreePort();
+        // The default wait: a pull that outlasts it meets 429 and skopeo retries.
+        var settings = EmbeddedProcess.Settings(storage, port);
+        var assembly = EmbeddedProcess.Assembly;
         var hostPort = $"127.0.0.1:{port}";
 
         // The first process starts the build; it is killed once a layer is packed.
@@ -75,12 +64,5 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
         Assert.Empty(Directory.GetFiles(Path.Combine(storage, "layers"), "*.lease"));
         Assert.Empty(Directory.GetFiles(Path.Combine(storage, "blobs"), "*.lock", SearchOption.AllDirectories));
         Assert.NotEmpty(Clients.OciLayerDigests(oci.Path));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

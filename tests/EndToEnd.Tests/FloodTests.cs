@@ -12,9 +12,7 @@
 // cold build of that image needs on its own (CrashRecoveryTests measures the same bound).
 // Also here, as it needs a real build: NIXERY_MAX_IMAGE_BYTES refuses a closure before packing.
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Nixery.TestSupport;
 using Xunit.Abstractions;
@@ -31,18 +29,10 @@ public sealed class FloodTests(ITestOutputHelper output)
     {
         using var root = new TempDir("nixery-flood");
         var storage = root.Combine("storage");
-        var port = FreePort();
-        var settings = new Dictionary<string, string>
-        {
-            ["STORAGE_PATH"] = storage,
-            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
-            ["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir,
-            ["NIXERY_NIX_PATH"] = RepoPaths.NixDir,
-            ["NIX_TIMEOUT"] = "600",
-            ["NIXERY_BUILD_WAIT"] = "20",
-        };
+        var port = EmbeddedProcess.FreePort();
+        var settings = EmbeddedProcess.Settings(storage, port);
         var hostPort = $"127.0.0.1:{port}";
-        await using var registry = ServiceProcess.Start("embedded-flood", ServiceProcess.AssemblyOf("Embedded", "Nixery.Embedded.dll"), settings);
+        await using var registry = ServiceProcess.Start("embedded-flood", EmbeddedProcess.Assembly, settings);
         await registry.WaitForLineAsync("Now listening on", TimeSpan.FromMinutes(1));
 
         // One real build: it publishes the index of the offline set at its revision.
@@ -106,20 +96,12 @@ public sealed class FloodTests(ITestOutputHelper output)
     {
         using var root = new TempDir("nixery-flood-fair");
         var storage = root.Combine("storage");
-        var port = FreePort();
-        var settings = new Dictionary<string, string>
-        {
-            ["STORAGE_PATH"] = storage,
-            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
-            ["NIXERY_PKGS_PATH"] = RepoPaths.PackageSetDir,
-            ["NIXERY_NIX_PATH"] = RepoPaths.NixDir,
-            ["NIX_TIMEOUT"] = "600",
-            ["NIXERY_BUILD_WAIT"] = "20",
-            // The flood says it comes from 198.51.100.7 and skopeo from loopback: two clients.
-            ["NIXERY_TRUST_FORWARDED_FOR"] = "on",
-        };
+        var port = EmbeddedProcess.FreePort();
+        var settings = EmbeddedProcess.Settings(storage, port);
+        // The flood says it comes from 198.51.100.7 and skopeo from loopback: two clients.
+        settings["NIXERY_TRUST_FORWARDED_FOR"] = "on";
         var hostPort = $"127.0.0.1:{port}";
-        await using var registry = ServiceProcess.Start("embedded-fair", ServiceProcess.AssemblyOf("Embedded", "Nixery.Embedded.dll"), settings);
+        await using var registry = ServiceProcess.Start("embedded-fair", EmbeddedProcess.Assembly, settings);
         await registry.WaitForLineAsync("Now listening on", TimeSpan.FromMinutes(1));
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://{hostPort}/"), Timeout = TimeSpan.FromMinutes(5) };
@@ -176,11 +158,4 @@ public sealed class FloodTests(ITestOutputHelper output)
 
     private static int StatusFiles(string storage) =>
         Directory.Exists(Path.Combine(storage, "status")) ? Directory.GetFiles(Path.Combine(storage, "status"), "*.json", SearchOption.AllDirectories).Length : 0;
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
