@@ -13,19 +13,17 @@
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Nixery.Builder.Worker;
 using Nixery.Core.Builds;
-using Nixery.Core.Manifests;
-using Nixery.Core.Names;
-using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 using Nixery.Functions.Registry;
 using Nixery.TestSupport;
 using Xunit.Abstractions;
+
+using static Nixery.Functions.Tests.OutageRequests;
 
 namespace Nixery.Functions.Tests;
 
@@ -53,7 +51,7 @@ public sealed class StorageOutageDuringBuildTests(ITestOutputHelper output) : ID
         var (blobPort, queuePort) = Azurite.FreePorts();
         var location = _folder.Combine("azurite");
         var azurite = await Azurite.StartAtAsync(blobPort, queuePort, location);
-        var worker = new WorkerLines();
+        var worker = new LogLines(typeof(BuildWorker).FullName!, typeof(BuildJobRunner).FullName!);
         try
         {
             await using var registry = await RegistryInstance.StartAsync(_folder.Combine("storage"), new Dictionary<string, string?>
@@ -76,7 +74,8 @@ public sealed class StorageOutageDuringBuildTests(ITestOutputHelper output) : ID
             BuildStatus? packing = null;
             await UntilAsync(
                 async () => (packing = await registry.Ledger.GetAsync(key, CancellationToken.None)) is { State: BuildState.Building, LayersTotal: > 0 } s && s.LayersReady < s.LayersTotal,
-                "the build of shell/git is packing");
+                "the build of shell/git is packing",
+                PollCap);
             await azurite.StopAsync();
             output.WriteLine($"stopped Azurite with {packing!.LayersReady} of {packing.LayersTotal} layers ready");
 
@@ -164,96 +163,4 @@ public sealed class StorageOutageDuringBuildTests(ITestOutputHelper output) : ID
     }
 
     private static string Sha256(byte[] bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    private static async Task<(HttpResponseMessage Response, TimeSpan Elapsed)> TimedGetAsync(HttpClient client, string path)
-    {
-        var clock = Stopwatch.StartNew();
-        var response = await client.GetAsync(path);
-        await response.Content.LoadIntoBufferAsync();
-        return (response, clock.Elapsed);
-    }
-
-    /// <summary>503 UNAVAILABLE, or 429 TOOMANYREQUESTS for a build still waiting; either with Retry-After.</summary>
-    private static async Task AssertRetryLaterAsync(HttpResponseMessage response)
-    {
-        var code = response.StatusCode == HttpStatusCode.TooManyRequests ? "TOOMANYREQUESTS" : "UNAVAILABLE";
-        await ErrorAssert.HasErrorAsync(response, response.StatusCode == HttpStatusCode.TooManyRequests ? HttpStatusCode.TooManyRequests : HttpStatusCode.ServiceUnavailable, code);
-        Assert.NotNull(response.Headers.RetryAfter?.Delta);
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < PollCap, $"{what} did not happen within {PollCap}");
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
-    }
-
-    private static async Task<string> ImageKeyAsync(RegistryInstance registry, string name)
-    {
-        var (selection, source) = await registry.Services.GetRequiredService<SourceCatalog>().ResolveAsync(name, SourceCatalog.LatestTag, CancellationToken.None);
-        return ImageKeys.For(ImageRequest.FromName(selection.Packages), source);
-    }
-
-    private sealed record StoredImage(Digest Manifest, Digest Layer);
-
-    /// <summary>An image as a build leaves it (blobs, the manifest, the image record last), to pull warm.</summary>
-    private static async Task<StoredImage> PutImageAsync(RegistryInstance registry, string name)
-    {
-        var store = registry.Store;
-        var layerBytes = RandomNumberGenerator.GetBytes(4096);
-        var layer = await store.PutBlobAsync(layerBytes, MediaTypes.OctetStream, CancellationToken.None);
-        var configJson = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
-        var config = await store.PutBlobAsync(configJson, MediaTypes.OctetStream, CancellationToken.None);
-        var manifestJson = Encoding.UTF8.GetBytes(
-            "{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.DockerManifest + "\","
-            + "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":" + configJson.Length + ",\"digest\":\"" + config + "\"},"
-            + "\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":" + layerBytes.Length + ",\"digest\":\"" + layer + "\"}]}");
-        var manifest = await store.PutBlobAsync(manifestJson, MediaTypes.DockerManifest, CancellationToken.None);
-        var (selection, source) = await registry.Services.GetRequiredService<SourceCatalog>().ResolveAsync(name, SourceCatalog.LatestTag, CancellationToken.None);
-        var image = ImageRequest.FromName(selection.Packages);
-        await store.PutImageAsync(ImageKeys.For(image, source), new ImageRecord(manifest.ToString(), MediaTypes.DockerManifest, manifestJson.Length, image.Packages), CancellationToken.None);
-        return new StoredImage(manifest, layer);
-    }
-
-    /// <summary>The embedded worker's and the job runner's log lines, as events to wait for.</summary>
-    private sealed class WorkerLines : ILoggerProvider
-    {
-        private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
-
-        public ILogger CreateLogger(string categoryName) =>
-            categoryName == typeof(BuildWorker).FullName || categoryName == typeof(BuildJobRunner).FullName
-                ? new Lines(_lines.Writer)
-                : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-        /// <summary>The first line containing <paramref name="text"/>, within <paramref name="cap"/> (a bound, not a wait).</summary>
-        public async Task<string> UntilAsync(string text, TimeSpan cap)
-        {
-            using var timeout = new CancellationTokenSource(cap);
-            await foreach (var line in _lines.Reader.ReadAllAsync(timeout.Token))
-            {
-                if (line.Contains(text, StringComparison.Ordinal))
-                {
-                    return line;
-                }
-            }
-
-            throw new InvalidOperationException("the worker's log ended");
-        }
-
-        public void Dispose() => _lines.Writer.TryComplete();
-
-        private sealed class Lines(System.Threading.Channels.ChannelWriter<string> writer) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                writer.TryWrite(formatter(state, exception));
-        }
-    }
 }

@@ -16,15 +16,13 @@
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Nixery.Core.Manifests;
-using Nixery.Core.Names;
-using Nixery.Core.Sources;
 using Nixery.Core.Storage;
 using Nixery.Functions.Registry;
 using Nixery.TestSupport;
 using Xunit.Abstractions;
+
+using static Nixery.Functions.Tests.OutageRequests;
 
 namespace Nixery.Functions.Tests;
 
@@ -104,7 +102,7 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
             // build is claimed, the request is in its wait, and storage hangs under it.
             var waitingKey = await ImageKeyAsync(registry, "waiting/shell");
             var waiting = TimedGetAsync(client, "/v2/waiting/shell/manifests/latest");
-            await UntilAsync(async () => await registry.Ledger.GetAsync(waitingKey, CancellationToken.None) is not null, "the build of waiting/shell is claimed");
+            await UntilAsync(async () => await registry.Ledger.GetAsync(waitingKey, CancellationToken.None) is not null, "the build of waiting/shell is claimed", PollCap);
             await azurite.PauseAsync();
             var hung = await Task.WhenAll(
                 waiting,
@@ -125,7 +123,7 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
             // storage process goes away.
             var stoppedKey = await ImageKeyAsync(registry, "waiting/stopped");
             var waitingAgain = TimedGetAsync(client, "/v2/waiting/stopped/manifests/latest");
-            await UntilAsync(async () => await registry.Ledger.GetAsync(stoppedKey, CancellationToken.None) is not null, "the build of waiting/stopped is claimed");
+            await UntilAsync(async () => await registry.Ledger.GetAsync(stoppedKey, CancellationToken.None) is not null, "the build of waiting/stopped is claimed", PollCap);
             await azurite.StopAsync();
             var down = await Task.WhenAll(
                 waitingAgain,
@@ -171,16 +169,16 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
     public async Task EmbeddedWorkerWaitsForStorageAndLogsOneLineWhenItGoesAndOneWhenItIsBack()
     {
         var (blobPort, queuePort) = Azurite.FreePorts();
-        var health = new HealthLines();
+        var health = new LogLines(typeof(StorageHealth).FullName!);
         var settings = Settings(blobPort, queuePort);
         settings["NIXERY_WORKERS"] = "1";
         await using var registry = await RegistryInstance.StartAsync(
             _folder.Combine("storage"), settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(health));
 
         // The worker loop (and the staging sweeper) find the storage gone: one line, not one a try.
-        Assert.Contains(" is unreachable: ", await health.NextAsync(), StringComparison.Ordinal);
+        Assert.Contains(" is unreachable: ", await health.NextAsync(PollCap), StringComparison.Ordinal);
         await using var azurite = await Azurite.StartAtAsync(blobPort, queuePort, _folder.Combine("azurite"));
-        Assert.EndsWith(" is reachable again", await health.NextAsync(), StringComparison.Ordinal);
+        Assert.EndsWith(" is reachable again", await health.NextAsync(PollCap), StringComparison.Ordinal);
         using var client = NoRedirects(registry);
         var (v2, _) = await TimedGetAsync(client, "/v2/");
         Assert.Equal(HttpStatusCode.OK, v2.StatusCode);
@@ -242,105 +240,12 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
     private static HttpClient NoRedirects(RegistryInstance registry) =>
         new(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = registry.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
-    private static async Task<(HttpResponseMessage Response, TimeSpan Elapsed)> TimedGetAsync(HttpClient client, string path)
-    {
-        var clock = Stopwatch.StartNew();
-        var response = await client.GetAsync(path);
-        await response.Content.LoadIntoBufferAsync();
-        return (response, clock.Elapsed);
-    }
-
-    /// <summary>503 UNAVAILABLE with Retry-After; returns the message.</summary>
-    private static async Task<string> AssertUnavailableAsync(HttpResponseMessage response)
-    {
-        var message = await ErrorAssert.HasErrorAsync(response, HttpStatusCode.ServiceUnavailable, "UNAVAILABLE");
-        Assert.NotNull(response.Headers.RetryAfter?.Delta);
-        return message;
-    }
-
-    /// <summary>A fault that is not the client's: 503 UNAVAILABLE, or 429 TOOMANYREQUESTS for a
-    /// build still waiting; either with Retry-After.</summary>
-    private static async Task AssertRetryLaterAsync(HttpResponseMessage response)
-    {
-        if (response.StatusCode == HttpStatusCode.TooManyRequests)
-        {
-            await ErrorAssert.HasErrorAsync(response, HttpStatusCode.TooManyRequests, "TOOMANYREQUESTS");
-            Assert.NotNull(response.Headers.RetryAfter?.Delta);
-        }
-        else
-        {
-            await AssertUnavailableAsync(response);
-        }
-    }
-
     /// <summary>Polls /healthz until 200; returns how long that took.</summary>
     private static async Task<TimeSpan> UntilHealthyAsync(HttpClient client)
     {
         var clock = Stopwatch.StartNew();
-        await UntilAsync(async () => (await client.GetAsync("/healthz")).StatusCode == HttpStatusCode.OK, "/healthz answers 200");
+        await UntilAsync(async () => (await client.GetAsync("/healthz")).StatusCode == HttpStatusCode.OK, "/healthz answers 200", PollCap);
         return clock.Elapsed;
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < PollCap, $"{what} did not happen within {PollCap}");
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
-    }
-
-    /// <summary>The lines StorageHealth logs, one after another, as events to wait for.</summary>
-    private sealed class HealthLines : Microsoft.Extensions.Logging.ILoggerProvider
-    {
-        private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
-
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) =>
-            categoryName == typeof(StorageHealth).FullName ? new Lines(_lines.Writer) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-        /// <summary>The next line, within PollCap (a bound, not a wait).</summary>
-        public async Task<string> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(PollCap);
-
-        public void Dispose() => _lines.Writer.TryComplete();
-
-        private sealed class Lines(System.Threading.Channels.ChannelWriter<string> writer) : Microsoft.Extensions.Logging.ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                writer.TryWrite(formatter(state, exception));
-        }
-    }
-
-    private sealed record StoredImage(Digest Manifest, Digest Config, Digest Layer, byte[] LayerBytes);
-
-    private static async Task<string> ImageKeyAsync(RegistryInstance registry, string name)
-    {
-        var (selection, source) = await registry.Services.GetRequiredService<SourceCatalog>().ResolveAsync(name, SourceCatalog.LatestTag, CancellationToken.None);
-        return ImageKeys.For(ImageRequest.FromName(selection.Packages), source);
-    }
-
-    /// <summary>An image as a build leaves it: blobs, the manifest, the image record last.</summary>
-    private static async Task<StoredImage> PutImageAsync(RegistryInstance registry, string name)
-    {
-        var store = registry.Store;
-        var layerBytes = RandomNumberGenerator.GetBytes(4096);
-        var layer = await store.PutBlobAsync(layerBytes, MediaTypes.OctetStream, CancellationToken.None);
-        var configJson = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
-        var config = await store.PutBlobAsync(configJson, MediaTypes.OctetStream, CancellationToken.None);
-        var manifestJson = Encoding.UTF8.GetBytes(
-            "{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.DockerManifest + "\","
-            + "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":" + configJson.Length + ",\"digest\":\"" + config + "\"},"
-            + "\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":" + layerBytes.Length + ",\"digest\":\"" + layer + "\"}]}");
-        var manifest = await store.PutBlobAsync(manifestJson, MediaTypes.DockerManifest, CancellationToken.None);
-        var (selection, source) = await registry.Services.GetRequiredService<SourceCatalog>().ResolveAsync(name, SourceCatalog.LatestTag, CancellationToken.None);
-        var image = ImageRequest.FromName(selection.Packages);
-        await store.PutImageAsync(ImageKeys.For(image, source), new ImageRecord(manifest.ToString(), MediaTypes.DockerManifest, manifestJson.Length, image.Packages), CancellationToken.None);
-        return new StoredImage(manifest, config, layer, layerBytes);
     }
 
     /// <summary>The manifest by tag, then the layer through its redirect, hashing to its digest.</summary>
