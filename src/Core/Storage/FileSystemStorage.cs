@@ -8,6 +8,7 @@
 // that several processes sharing the folder agree; .NET maps FileShare.None to
 // flock(LOCK_EX) on Unix. A create racing them is safe: it succeeds only where no file is.
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace Nixery.Core.Storage;
@@ -78,7 +79,7 @@ public sealed class FileSystemStorage : IStorageBackend
         await upload.Content.WriteAsync(content, cancellationToken);
         try
         {
-            await upload.MoveIntoPlaceAsync(target, overwrite: false);
+            await upload.LinkIntoPlaceAsync(target);
             return true;
         }
         catch (IOException) when (File.Exists(target))
@@ -218,6 +219,11 @@ public sealed class FileSystemStorage : IStorageBackend
         }
     }
 
+    private const int EExist = 17;
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existingPath, string newPath);
+
     private sealed class Upload(FileSystemStorage owner, string stagingPath) : IStagedUpload
     {
         private readonly FileStream _stream = new(stagingPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
@@ -227,6 +233,34 @@ public sealed class FileSystemStorage : IStorageBackend
 
         public Task CommitAsync(string finalPath, string? contentType, CancellationToken cancellationToken) =>
             MoveIntoPlaceAsync(owner.Resolve(finalPath), overwrite: true);
+
+        /// <summary>Puts the upload at <paramref name="target"/> only if nothing is there, atomically
+        /// across processes; IOException if something is. Not File.Move(overwrite: false): on Unix
+        /// .NET checks that the target is absent and then renames, so two creators racing both
+        /// "win", the second replacing the first (seen: 3 of 10 racing claims of one status).
+        /// link(2) fails with EEXIST instead, and the content is whole the moment it appears.</summary>
+        public async Task LinkIntoPlaceAsync(string target)
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                // MoveFileEx without MOVEFILE_REPLACE_EXISTING is atomic there.
+                await MoveIntoPlaceAsync(target, overwrite: false);
+                return;
+            }
+
+            await _stream.FlushAsync();
+            _stream.Flush(flushToDisk: true);
+            await _stream.DisposeAsync();
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (Link(stagingPath, target) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw new IOException(errno == EExist ? $"{target} exists" : $"link {stagingPath} {target} failed with errno {errno}");
+            }
+
+            File.Delete(stagingPath);
+            _moved = true;
+        }
 
         public async Task MoveIntoPlaceAsync(string target, bool overwrite)
         {
